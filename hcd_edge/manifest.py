@@ -1,0 +1,146 @@
+"""The engine manifest: what an engine folder holds, what it was built from, and for what device."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import EngineError, EngineMismatchError
+from .spec import Precision, PreprocessSpec
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass
+class TensorInfo:
+    """Name, shape (-1 or a symbol for the dynamic batch) and dtype of one engine input/output."""
+
+    name: str
+    shape: list
+    dtype: str
+
+
+@dataclass
+class BatchProfile:
+    """Dynamic batch range an engine accepts (TensorRT optimization profile; ORT: any)."""
+
+    min: int = 1
+    opt: int = 64
+    max: int = 256
+
+
+@dataclass
+class Manifest:
+    """manifest.json of an engine folder (engines/NAME/)."""
+
+    name: str
+    precision: Precision
+    backend: str  # "onnxruntime" | "tensorrt"
+    backend_version: str
+    engine_file: str  # file name inside the engine folder
+    engine_sha256: str
+    source_onnx: str
+    source_onnx_sha256: str
+    device: dict  # {"kind": "cpu", ...features} or {"kind": "gpu", "name", "compute_capability", ...}
+    batch: BatchProfile
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    preprocess: PreprocessSpec
+    threshold: float
+    hcd_edge_version: str
+    created: str  # ISO 8601 UTC
+    stage: str = "engine"  # "engine", or "onnx" for a portable precision ONNX awaiting TensorRT
+    quantization: dict | None = None  # Q/DQ form: activation/weight types, symmetric, per-channel
+    calibration: dict | None = None  # count, skipped, source, method
+    parity: dict | None = None  # gate results against the FP32 reference
+    build_options: dict = field(default_factory=dict)  # session options / builder settings
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict, enums and dataclasses flattened."""
+        d = asdict(self)
+        d["precision"] = self.precision.value
+        d["preprocess"] = self.preprocess.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "manifest") -> Manifest:
+        """Parse a dict written by to_dict; raises EngineError naming what is wrong."""
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise EngineMismatchError(
+                f"{source}: manifest schema {d.get('schema_version')!r} is not {SCHEMA_VERSION}; "
+                "rebuild the engine with this hcd-edge version (hcd-edge build-engine)"
+            )
+        try:
+            fields = dict(d)
+            fields["precision"] = Precision(d["precision"])
+            fields["batch"] = BatchProfile(**d["batch"])
+            fields["inputs"] = [TensorInfo(**t) for t in d["inputs"]]
+            fields["outputs"] = [TensorInfo(**t) for t in d["outputs"]]
+            fields["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EngineError(f"{source}: malformed manifest: {exc}") from exc
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> Path:
+    """Write folder/manifest.json atomically (temporary name, then rename)."""
+    target = Path(folder) / MANIFEST_NAME
+    write_text_atomic(target, json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Read and parse folder/manifest.json; raises EngineError when missing or malformed."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        raise EngineError(f"{folder} is not an engine folder: {MANIFEST_NAME} is missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EngineError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EngineError(f"{path}: manifest must be a JSON object")
+    return Manifest.from_dict(data, source=str(path))
+
+
+def verify_engine_file(folder: Path, manifest: Manifest) -> Path:
+    """The engine file's path after checking its SHA-256 against the manifest."""
+    engine = Path(folder) / manifest.engine_file
+    if not engine.is_file():
+        raise EngineError(f"{folder}: engine file {manifest.engine_file} is missing")
+    actual = sha256_file(engine)
+    if actual != manifest.engine_sha256:
+        raise EngineMismatchError(
+            f"{engine}: SHA-256 {actual[:12]}… does not match the manifest "
+            f"({manifest.engine_sha256[:12]}…); the file was changed or damaged — rebuild it "
+            f"with hcd-edge build-engine {manifest.source_onnx}"
+        )
+    return engine
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    """Write text to target via a temporary file in the same folder and an atomic rename."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
