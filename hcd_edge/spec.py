@@ -108,9 +108,10 @@ class PreprocessSpec:
         return cls.from_dict(d)
 
 
-IMAGENET_SPEC = PreprocessSpec(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-
-
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ModelError(f"invalid preprocessing spec: {message}")
+
+
+# torchvision's ImageNet statistics, for ImageNet-pretrained backbones (ResNet50).
+IMAGENET_SPEC = PreprocessSpec(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))

@@ -1,0 +1,6 @@
+"""`python -m hcd_edge` runs the hcd-edge command line."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()
