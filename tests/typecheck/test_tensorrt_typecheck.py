@@ -1,0 +1,87 @@
+"""TensorRT code is type-checked against tensorrt-stubs; TensorRT 11 removals stay out of it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from .trt_stubs import mypy_available, patch_stub_text, run_mypy, stubs_installed, write_patched_stubs
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "hcd_edge"
+
+# Gone in TensorRT 11 (deprecated since 10.1): precision must live in the ONNX graph instead.
+REMOVED_IN_TRT11 = {"INT8", "FP16", "int8_calibrator", "IInt8Calibrator", "IInt8EntropyCalibrator2",
+                    "IInt8EntropyCalibrator", "IInt8MinMaxCalibrator", "IInt8LegacyCalibrator",
+                    "set_calibration_profile", "get_calibration_profile"}
+
+needs_mypy = pytest.mark.skipif(
+    not (mypy_available() and stubs_installed()),
+    reason="mypy and tensorrt-stubs are needed (pip install mypy; pip install --no-deps tensorrt-stubs)",
+)
+
+
+def tensorrt_modules() -> list[Path]:
+    """Modules of the package that import tensorrt."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "tensorrt" or n.startswith("tensorrt.") for n in names):
+                found.append(path)
+                break
+    return found
+
+
+def test_stub_patch_fixes_keyword_default_and_libs_import():
+    text = (
+        "import tensorrt_libs as tensorrt_libs\n"
+        "def f(self, in: list[int], out: list[int]) -> int: ...\n"
+        "def add_scale_nd(self, input: ITensor, mode: ScaleMode, shift: Weights = None, "
+        "scale: Weights = None, power: Weights = None, channel_axis: int) -> IScaleLayer: ...\n"
+        "__all__ = ['a', 'tensorrt_libs', 'b']\n"
+    )
+    patched = patch_stub_text(text)
+    assert "tensorrt_libs" not in patched
+    assert "in_: list[int]" in patched and " in: " not in patched
+    assert "channel_axis: int = 0)" in patched
+
+
+@needs_mypy
+def test_tensorrt_modules_pass_mypy_with_stubs(tmp_path):
+    modules = tensorrt_modules()
+    assert modules, "no module imports tensorrt: the TensorRT backend and builder are missing"
+    result = run_mypy(modules, write_patched_stubs(tmp_path / "stubs"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_mypy
+def test_mypy_with_stubs_catches_misspelled_tensorrt_api(tmp_path):
+    bad = tmp_path / "bad_trt.py"
+    bad.write_text(
+        "import tensorrt as trt\n\n"
+        "def f(ctx: trt.IExecutionContext, stream: int) -> None:\n"
+        "    ctx.execute_async_v4(stream)\n"
+        "    print(trt.BuilderFlag.FP17)\n"
+    )
+    result = run_mypy([bad], write_patched_stubs(tmp_path / "stubs"))
+    assert result.returncode != 0
+    assert "execute_async_v4" in result.stdout and "FP17" in result.stdout
+
+
+def test_no_tensorrt11_removed_api_in_package():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+            if name in REMOVED_IN_TRT11:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert not offenders, "TensorRT 11 removed these; put precision in the ONNX graph:\n" + "\n".join(offenders)
