@@ -101,3 +101,18 @@ def _parse_json_object(text: str, key: str, source: str) -> dict:
     if not isinstance(value, dict):
         raise ModelError(f"{source}: metadata {key!r} must be a JSON object")
     return value
+
+
+def graph_precision(model_path: Path):
+    """The Precision an ONNX graph computes in: INT8 with Q/DQ nodes, FP16 with fp16 weights."""
+    import onnx
+
+    from .spec import Precision
+
+    proto = onnx.load(str(model_path), load_external_data=False)
+    ops = {node.op_type for node in proto.graph.node}
+    if ops & {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvInteger", "MatMulInteger"}:
+        return Precision.INT8
+    if any(init.data_type == onnx.TensorProto.FLOAT16 for init in proto.graph.initializer):
+        return Precision.FP16
+    return Precision.FP32

@@ -55,6 +55,7 @@ class Executor(abc.ABC):
     """A loaded engine. Use as a context manager or call close(); not shared across threads."""
 
     backend: str = "abstract"
+    stage_names: tuple[str, ...] = ("compute",)  # which StageTimes fields this backend fills
 
     def __init__(self, spec: PreprocessSpec, precision: Precision, max_batch: int):
         self.spec = spec

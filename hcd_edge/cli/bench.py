@@ -1,0 +1,62 @@
+"""`hcd-edge bench`: latency and throughput of engines per batch size."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+from .errors import library_errors
+from .options import IntListType, threads_option
+
+
+@click.command()
+@click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--batch", "batches", type=IntListType(), default="1,8,64,256", show_default=True,
+              help="Batch sizes to measure.")
+@click.option("--seconds", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
+              help="Timed seconds per engine and batch size.")
+@click.option("--warmup", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="Untimed warm-up seconds per engine and batch size.")
+@click.option("--val", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Labelled patches (Kaggle layout or class folders) for AUC; also timed.")
+@click.option("--patches", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Patches to time with when --val is not given. Default: generated patches.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the records as a JSON list to this file.")
+@threads_option
+def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
+    """Measure ENGINES (engine folders or .onnx files): latency p50/p90/p99, patches/s, stages, AUC."""
+    from ..bench import BenchConfig, bench_target, resolve_target
+    from ..manifest import write_text_atomic
+    from .bench_report import print_records, progress_line
+
+    config = BenchConfig(batches=batches, seconds=seconds, warmup=warmup, threads=threads,
+                         decode_threads=threads)
+    with library_errors(), tempfile.TemporaryDirectory(prefix="hcd-edge-bench-") as tmp:
+        val_set, paths = _inputs(val, patches, Path(tmp))
+        targets = [resolve_target(e, threads) for e in engines]
+        records = []
+        for target in targets:
+            records += bench_target(target, paths, config, val_set, on_record=progress_line)
+    print_records(records)
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps([r.to_dict() for r in records], indent=2) + "\n")
+        click.echo(f"wrote {json_path}", err=True)
+
+
+def _inputs(val: Path | None, patches: Path | None, tmp: Path):
+    from ..sources import open_patch_set
+
+    if val is not None:
+        val_set = open_patch_set(val)
+        return val_set, val_set.paths
+    if patches is not None:
+        return None, open_patch_set(patches, recursive=True).paths
+    from ..synthetic import write_kaggle_layout
+
+    folder = write_kaggle_layout(tmp / "patches", n=512, seed=0)
+    click.echo("timing with 512 generated patches (give --val or --patches for real ones)", err=True)
+    return None, open_patch_set(folder).paths
