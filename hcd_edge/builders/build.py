@@ -92,7 +92,8 @@ def _prepare(request: BuildRequest, progress: BuildProgress) -> _Job:
     source = load_source(Path(request.onnx), request.mean, request.std)
     check_precision(source, precision)
     plan = resolve_backend(request)
-    _check_form(source, plan, request)
+    if precision is Precision.INT8:
+        _check_form(source, plan, request)
     out = (
         Path(request.out)
         if request.out
