@@ -14,6 +14,7 @@ MIN_CALIB_PATCHES = 32  # fewer readable calibration patches than this give unst
 MIN_VAL_PATCHES = 32  # fewer validation patches than this make the parity numbers meaningless
 DEFAULT_ENGINES_DIR = Path("engines")
 DEFAULT_WORKSPACE_MB = 1024
+HARDWARE_COMPATIBILITY = ("none", "ampere_plus", "same_compute_capability")  # TensorRT levels
 
 
 class Backend(str, Enum):
@@ -92,6 +93,11 @@ class BuildRequest:
         _check_choice("stage", self.stage, Stage)
         _check_choice("calibration method", self.calib_method, CalibMethod)
         _check_choice("activation form", self.activation_form, ActivationForm)
+        if self.hardware_compatibility not in HARDWARE_COMPATIBILITY:
+            raise EngineError(
+                f"hardware compatibility {self.hardware_compatibility!r} is not one of "
+                f"{', '.join(HARDWARE_COMPATIBILITY)}"
+            )
         if self.calib_n < MIN_CALIB_PATCHES:
             raise EngineError(
                 f"--calib-n {self.calib_n} is below the minimum of {MIN_CALIB_PATCHES}"

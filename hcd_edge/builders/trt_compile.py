@@ -20,12 +20,6 @@ from ..manifest import BatchProfile, write_bytes_atomic
 from ..spec import INPUT_NAME, PreprocessSpec
 from .cache_dir import user_cache_dir
 
-HARDWARE_LEVELS = {
-    "none": "NONE",
-    "ampere_plus": "AMPERE_PLUS",
-    "same_compute_capability": "SAME_COMPUTE_CAPABILITY",
-}
-
 
 @dataclass(frozen=True)
 class TrtOptions:
@@ -34,7 +28,7 @@ class TrtOptions:
     batch: BatchProfile
     workspace_mb: int
     version_compatible: bool = False
-    hardware_compatibility: str = "none"  # a key of HARDWARE_LEVELS
+    hardware_compatibility: str = "none"  # none | ampere_plus | same_compute_capability
     timing_cache: Path | None = None  # None: default_timing_cache(gpu)
 
 
@@ -140,12 +134,7 @@ def _add_profile(
 
 
 def _set_compatibility(config: trt.IBuilderConfig, options: TrtOptions) -> dict:
-    level_name = HARDWARE_LEVELS.get(options.hardware_compatibility)
-    if level_name is None:
-        raise EngineError(
-            f"hardware compatibility {options.hardware_compatibility!r} is not one of "
-            f"{', '.join(HARDWARE_LEVELS)}"
-        )
+    level_name = options.hardware_compatibility.upper()  # e.g. ampere_plus -> AMPERE_PLUS
     try:
         if options.version_compatible:
             config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)

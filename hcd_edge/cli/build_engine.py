@@ -6,12 +6,15 @@ from pathlib import Path
 
 import click
 
+from ..builders.request import HARDWARE_COMPATIBILITY, ActivationForm, Backend, CalibMethod, Stage
+from ..spec import Precision
 from .errors import library_errors
 
-PRECISIONS = ("fp32", "fp16", "int8")
-BACKENDS = ("auto", "onnxruntime", "tensorrt")
-CALIB_METHODS = ("minmax", "entropy", "percentile")
-HARDWARE_LEVELS = ("none", "ampere_plus", "same_compute_capability")
+PRECISIONS = [p.value for p in Precision]
+BACKENDS = [b.value for b in Backend]
+CALIB_METHODS = [m.value for m in CalibMethod]
+STAGES = [s.value for s in Stage]
+ACTIVATION_FORMS = [f.value for f in ActivationForm]
 
 
 @click.command("build-engine")
@@ -80,7 +83,7 @@ HARDWARE_LEVELS = ("none", "ampere_plus", "same_compute_capability")
 @click.option("--no-gate", is_flag=True, help="Keep the engine even when parity is out of bounds.")
 @click.option(
     "--stage",
-    type=click.Choice(("engine", "onnx")),
+    type=click.Choice(STAGES),
     default="engine",
     show_default=True,
     help="onnx: stop after the precision pass and write a portable precision ONNX "
@@ -107,7 +110,7 @@ HARDWARE_LEVELS = ("none", "ampere_plus", "same_compute_capability")
 )
 @click.option(
     "--activation-form",
-    type=click.Choice(("auto", "uint8", "int8")),
+    type=click.Choice(ACTIVATION_FORMS),
     default="auto",
     show_default=True,
     help="ONNX Runtime int8: activation type; auto measures both here.",
@@ -117,7 +120,7 @@ HARDWARE_LEVELS = ("none", "ampere_plus", "same_compute_capability")
 )
 @click.option(
     "--hardware-compatibility",
-    type=click.Choice(HARDWARE_LEVELS),
+    type=click.Choice(HARDWARE_COMPATIBILITY),
     default="none",
     show_default=True,
     help="TensorRT: plan runs on other GPU architectures.",
@@ -150,7 +153,6 @@ def build_engine(model: Path, **options) -> None:
 def _request(model: Path, options: dict):
     from ..builders import BuildRequest, parse_batch_profile
     from ..builders.source import declared_precision
-    from ..spec import Precision
 
     precision = Precision(options.pop("precision") or declared_precision(model).value)
     return BuildRequest(

@@ -31,6 +31,8 @@ def test_parse_batch_profile_refuses_malformed_or_unordered(text):
         ({"calib_n": 8}, "minimum of 32"),
         ({"mean": (0.5, 0.5, 0.5)}, "--mean and --std together"),
         ({"workspace_mb": 0}, "workspace"),
+        ({"hardware_compatibility": "turing"}, "hardware compatibility"),
+        ({"activation_form": "int4"}, "activation form"),
     ],
 )
 def test_request_refuses_bad_options(kwargs, match):

@@ -184,3 +184,21 @@ def _few(patches, folder):
     for path in sorted((patches.root / "train").iterdir())[:10]:
         shutil.copy(path, few)
     return few
+
+
+def test_help_works_without_onnxruntime_or_tensorrt():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('onnxruntime', 'tensorrt', 'pycuda', 'torch', 'sklearn'):\n"
+        "    sys.modules[name] = None\n"
+        "from hcd_edge.cli import main\n"
+        "main(['build-engine', '--help'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--precision" in result.stdout
