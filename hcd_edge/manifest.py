@@ -59,6 +59,7 @@ class Manifest:
     calibration: dict | None = None  # count, skipped, source, method
     parity: dict | None = None  # gate results against the FP32 reference
     build_options: dict = field(default_factory=dict)  # session options / builder settings
+    model: dict = field(default_factory=dict)  # source model's architecture, metrics, provenance
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -135,11 +136,16 @@ def verify_engine_file(folder: Path, manifest: Manifest) -> Path:
 
 def write_text_atomic(target: Path, text: str) -> None:
     """Write text to target via a temporary file in the same folder and an atomic rename."""
+    write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write bytes to target via a temporary file in the same folder and an atomic rename."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,445 @@
+"""The build orchestration: source -> precision pass -> compile -> manifest -> parity gate -> rename."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..device_info import describe_cpu
+from ..errors import DataError, EngineError, ModelError, ParityGateError
+from ..manifest import BatchProfile, Manifest, sha256_file, write_manifest, write_text_atomic
+from ..model_info import write_props
+from ..spec import Precision
+from .assemble import EngineFiles, make_manifest
+from .backends import BackendPlan, resolve_backend
+from .parity import DEFAULT_THRESHOLDS, describe, evaluate, score_both
+from .patches import PatchPlan, plan_patches, redraw_validation
+from .portable import PortableInfo
+from .progress import BuildProgress, SilentProgress
+from .request import (
+    DEFAULT_WORKSPACE_MB,
+    MIN_VAL_PATCHES,
+    ActivationForm,
+    Backend,
+    BuildRequest,
+    BuildResult,
+    CalibMethod,
+    Stage,
+    default_out_dir,
+)
+from .source import SourceModel, check_precision, load_source
+from .staging import Staging, check_output_free, failed_report_path
+
+
+@dataclass
+class _Job:
+    """One build in progress: the request resolved, and where its files go."""
+
+    request: BuildRequest
+    precision: Precision
+    source: SourceModel
+    plan: BackendPlan
+    out: Path
+    progress: BuildProgress
+    work: Path = Path(".")
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        """Keep the message for the result and show it now."""
+        self.notes.append(message)
+        self.progress.note(message)
+
+
+@dataclass
+class _PrecisionModel:
+    """The ONNX that carries the build's precision, and how it was made."""
+
+    path: Path
+    quantization: dict | None = None
+    calibration: dict | None = None
+
+
+def build_engine(request: BuildRequest, progress: BuildProgress | None = None) -> BuildResult:
+    """Build the engine folder (or portable precision ONNX) a request describes; see BuildResult.
+
+    Raises ModelError / DataError / EngineError for bad input, BackendUnavailable for a missing
+    stack, ParityGateError when the engine disagrees with the FP32 reference; in every case
+    nothing is left at the output path.
+    """
+    job = _prepare(request, progress or SilentProgress())
+    patches = _plan_patches(job)
+    staging = Staging(job.out, request.force)
+    with staging as work:
+        job.work = work
+        model = _precision_pass(job, patches)
+        files = _compile(job, model)
+        manifest = _assemble(job, model, files)
+        _parity_gate(job, model, manifest, patches)
+        staging.commit()
+    return BuildResult(
+        engine_dir=job.out,
+        manifest=manifest,
+        engine_path=job.out / manifest.engine_file,
+        notes=job.notes,
+        next_step=_next_step(job, manifest),
+    )
+
+
+def _prepare(request: BuildRequest, progress: BuildProgress) -> _Job:
+    precision = Precision(request.precision)
+    source = load_source(Path(request.onnx), request.mean, request.std)
+    check_precision(source, precision)
+    plan = resolve_backend(request)
+    if precision is Precision.INT8:
+        _check_form(source, plan, request)
+    out = (
+        Path(request.out)
+        if request.out
+        else default_out_dir(source.name, precision, plan.backend, plan.stage)
+    )
+    check_output_free(out, request.force)  # before any slow step
+    job = _Job(
+        request=request, precision=precision, source=source, plan=plan, out=out, progress=progress
+    )
+    if plan.note:
+        job.note(plan.note)
+    if plan.deferred_reason:
+        job.note(
+            f"TensorRT cannot build here: {plan.deferred_reason}; writing the portable "
+            f"{precision.value} ONNX for TensorRT instead (--stage onnx)"
+        )
+    return job
+
+
+def _check_form(source: SourceModel, plan: BackendPlan, request: BuildRequest) -> None:
+    if plan.backend is Backend.TENSORRT and request.activation_form == ActivationForm.UINT8.value:
+        raise EngineError("TensorRT needs symmetric int8 activations; drop --activation-form uint8")
+    quantization = source.portable.quantization if source.portable else None
+    if (
+        plan.backend is Backend.TENSORRT
+        and quantization
+        and not quantization.get("activation_symmetric", True)
+    ):
+        raise ModelError(
+            f"{source.path} was quantized for ONNX Runtime (uint8 activations); TensorRT needs the "
+            "symmetric int8 form: run build-engine on the FP32 model with --backend tensorrt --stage onnx"
+        )
+
+
+def _plan_patches(job: _Job) -> PatchPlan:
+    request = job.request
+    needs_calibration = job.precision is Precision.INT8 and not job.source.prequantized
+    if needs_calibration and request.calib is None:
+        raise DataError(
+            "INT8 needs calibration patches: give --calib PATH (a folder of patches, the "
+            "Kaggle layout, class folders 0/ and 1/, or a list of paths)"
+        )
+    patches = plan_patches(request.calib, request.val, request.calib_n, request.val_n)
+    if not patches.val_refs and job.source.portable is not None:
+        redrawn = redraw_validation(job.source.portable.validation)
+        if redrawn is not None:
+            patches = PatchPlan(
+                calib_refs=patches.calib_refs,
+                calib_source=patches.calib_source,
+                val_refs=redrawn.val_refs,
+                val_labels=redrawn.val_labels,
+                val_source=redrawn.val_source,
+                val_recipe=redrawn.val_recipe,
+            )
+    return patches
+
+
+def _precision_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
+    source = job.source
+    if source.portable is not None:
+        calibration = dict(
+            source.portable.calibration or {}, reused_from=str(source.path.resolve())
+        )
+        return _PrecisionModel(source.path, source.portable.quantization, calibration)
+    if source.external_qdq:
+        return _PrecisionModel(
+            source.path, {"format": "QDQ", "label": "external (not made by hcd-edge)"}
+        )
+    if job.precision is Precision.FP32:
+        return _PrecisionModel(source.path)
+    if job.precision is Precision.FP16:
+        return _fp16_pass(job)
+    return _int8_pass(job, patches)
+
+
+def _fp16_pass(job: _Job) -> _PrecisionModel:
+    from .fp16 import convert_fp16
+
+    dst = job.work / "fp16.onnx"
+    job.progress.note("converting to FP16 (float32 input and output kept)…")
+    convert_fp16(job.source.path, dst)
+    return _PrecisionModel(
+        dst, {"format": "fp16", "io_types": "float32", "converter": "onnxconverter-common"}
+    )
+
+
+def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
+    from .int8 import load_calibration, quantize
+    from .ort_compile import onnxruntime_version
+    from .preprocess import prepare_for_quantization
+
+    request, spec = job.request, job.source.info.spec
+    method = CalibMethod(request.calib_method)
+    calib = load_calibration(
+        patches.calib_refs,
+        spec,
+        patches.calib_source,
+        method,
+        request.calib_n,
+        request.threads,
+        job.progress,
+    )
+    if calib.data.skipped:
+        job.note(
+            f"skipped {len(calib.data.skipped)} unreadable calibration files, e.g. {calib.data.skipped[0]}"
+        )
+    prepared = job.work / "prepared.onnx"
+    prep = prepare_for_quantization(job.source.path, prepared)
+    form, choice = _activation_form(job, prepared, calib.data.inputs)
+    job.progress.note(
+        f"calibrating on {calib.data.count} patches ({method.value}, {form.label} Q/DQ)…"
+    )
+    dst = job.work / "int8.onnx"
+    seconds = quantize(prepared, dst, calib.data.inputs, form, method, job.progress)
+    quantization = {
+        **form.to_dict(),
+        "target": job.plan.backend.value,
+        "choice": choice,
+        **prep,
+        "output": "float (logit not quantized)",
+        "onnxruntime": onnxruntime_version(),
+    }
+    return _PrecisionModel(dst, quantization, dict(calib.summary, seconds=round(seconds, 2)))
+
+
+def _activation_form(job: _Job, prepared: Path, inputs):
+    from .int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
+    from .qdq_choice import choose_activation_form
+
+    if job.plan.backend is Backend.TENSORRT:
+        return SYMMETRIC_INT8, {"rule": "TensorRT requires symmetric int8 activations and weights"}
+    wanted = ActivationForm(job.request.activation_form)
+    if wanted is not ActivationForm.AUTO:
+        form = UINT8_ACTIVATIONS if wanted is ActivationForm.UINT8 else SYMMETRIC_INT8
+        return form, {"rule": f"--activation-form {wanted.value}"}
+    form, choice = choose_activation_form(
+        prepared, job.work, inputs, job.request.batch.opt, job.request.threads, job.progress
+    )
+    rates = choice["measured_patches_per_s"]
+    job.note(
+        f"Q/DQ form for ONNX Runtime here: {form.label} (uint8 {rates['uint8']}/s, "
+        f"symmetric int8 {rates['int8']}/s at batch {choice['timing_batch']})"
+    )
+    return form, choice
+
+
+def _compile(job: _Job, model: _PrecisionModel) -> EngineFiles:
+    if job.plan.stage is Stage.ONNX:
+        return _write_portable(job, model)
+    if job.plan.backend is Backend.ONNXRUNTIME:
+        from .ort_compile import compile_onnxruntime, onnxruntime_version
+
+        job.progress.note("optimizing the graph with ONNX Runtime…")
+        options = compile_onnxruntime(model.path, job.work / "model.onnx", job.request.threads)
+        return EngineFiles(
+            "model.onnx", Backend.ONNXRUNTIME.value, onnxruntime_version(), describe_cpu(), options
+        )
+    return _compile_tensorrt(job, model)
+
+
+def _compile_tensorrt(job: _Job, model: _PrecisionModel) -> EngineFiles:
+    from .trt_compile import TrtOptions, compile_tensorrt, tensorrt_version
+
+    request, gpu = job.request, job.plan.gpu or {}
+    options = TrtOptions(
+        batch=request.batch,
+        workspace_mb=request.workspace_mb,
+        version_compatible=request.version_compatible,
+        hardware_compatibility=request.hardware_compatibility,
+        timing_cache=request.timing_cache,
+    )
+    settings = compile_tensorrt(
+        model.path, job.work / "model.plan", job.source.info.spec, options, gpu, job.progress
+    )
+    return EngineFiles("model.plan", Backend.TENSORRT.value, tensorrt_version(), gpu, settings)
+
+
+def _write_portable(job: _Job, model: _PrecisionModel) -> EngineFiles:
+    from .ort_compile import onnxruntime_version
+
+    name = f"{job.source.name}-{job.precision.value}.onnx"
+    shutil.copyfile(model.path, job.work / name)
+    _write_portable_props(job, model, job.work / name, parity=None)
+    device = {
+        "kind": "portable",
+        "target_backend": job.plan.backend.value,
+        "prepared_on": describe_cpu(),
+    }
+    options = {
+        "stage": Stage.ONNX.value,
+        "target_backend": job.plan.backend.value,
+        "parity_measured_with": f"onnxruntime {onnxruntime_version()} (CPU)",
+    }
+    return EngineFiles(name, job.plan.backend.value, "n/a (portable ONNX)", device, options)
+
+
+def _write_portable_props(
+    job: _Job, model: _PrecisionModel, path: Path, parity: dict | None
+) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    source = {
+        "path": str(job.source.path.resolve()),
+        "sha256": job.source.sha256,
+        "name": job.source.name,
+    }
+    info = PortableInfo(
+        precision=job.precision,
+        target_backend=job.plan.backend.value,
+        source=source,
+        quantization=model.quantization,
+        calibration=model.calibration,
+        parity=parity,
+        validation=_validation_recipe(job),
+    )
+    write_props(proto, {**job.source.info.to_props(), **info.to_props()})
+    onnx.save(proto, str(path))
+
+
+def _validation_recipe(job: _Job) -> dict:
+    request = job.request
+    return {
+        "calib": str(Path(request.calib).resolve()) if request.calib else None,
+        "val": str(Path(request.val).resolve()) if request.val else None,
+        "calib_n": request.calib_n,
+        "val_n": request.val_n,
+    }
+
+
+def _assemble(job: _Job, model: _PrecisionModel, files: EngineFiles) -> Manifest:
+    manifest = make_manifest(
+        name=job.out.name,
+        folder=job.work,
+        files=files,
+        precision=job.precision,
+        stage=job.plan.stage.value,
+        source_path=job.source.path,
+        source_sha256=job.source.sha256,
+        info=job.source.info,
+        batch=BatchProfile(job.request.batch.min, job.request.batch.opt, job.request.batch.max),
+        quantization=model.quantization,
+        calibration=model.calibration,
+    )
+    write_manifest(job.work, manifest)
+    return manifest
+
+
+def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches: PatchPlan) -> None:
+    report = _measure_parity(job, patches)
+    manifest.parity = report
+    if job.plan.stage is Stage.ONNX:
+        engine = job.work / manifest.engine_file
+        _write_portable_props(job, model, engine, parity=report)
+        manifest.engine_sha256 = sha256_file(engine)
+    write_manifest(job.work, manifest)
+    if report.get("passed", True) or not job.request.gate:
+        if "n" in report:
+            job.note(
+                f"parity vs {report['reference']}: {describe(report)}"
+                + ("" if report["passed"] else " — OUT OF BOUNDS, kept because of --no-gate")
+            )
+        return
+    failed = failed_report_path(job.out)
+    write_text_atomic(failed, json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
+    raise ParityGateError(
+        f"parity gate failed for the {job.precision.value} {job.plan.backend.value} build of "
+        f"{job.source.path}: {'; '.join(report['failures'])} ({describe(report)}, validation: "
+        f"{report['val_source']}). Nothing was written to {job.out}; the full report is in {failed}. "
+        "Try more or other calibration patches (--calib, --calib-n, --calib-method entropy|percentile), "
+        "or keep the engine anyway with --no-gate."
+    )
+
+
+def _measure_parity(job: _Job, patches: PatchPlan) -> dict:
+    from ..runtime.loader import open_executor
+    from ..runtime.ort_backend import OrtExecutor
+
+    request, spec = job.request, job.source.info.spec
+    if not patches.val_refs:
+        return _no_validation(job)
+    reference, label = _reference_model(job)
+    limits = request.thresholds or DEFAULT_THRESHOLDS[job.precision]
+    job.progress.note(f"parity check on {len(patches.val_refs)} patches ({patches.val_source})…")
+    with (
+        OrtExecutor(reference, spec, max_batch=request.batch.max, threads=request.threads) as ref,
+        open_executor(job.work, threads=request.threads, allow_portable=True) as engine,
+    ):
+        p_ref, p_eng, kept, unreadable = score_both(
+            ref,
+            engine,
+            patches.val_refs,
+            spec,
+            request.threads,
+            job.progress,
+            min_batch=request.batch.min,
+        )
+    if len(kept) < MIN_VAL_PATCHES:
+        raise DataError(
+            f"the parity check needs at least {MIN_VAL_PATCHES} readable validation patches; "
+            f"{patches.val_source} gave {len(kept)} ({unreadable} unreadable); give --val PATH"
+        )
+    labels = None if patches.val_labels is None else patches.val_labels[kept]
+    report = evaluate(p_ref, p_eng, labels, job.source.info.threshold, limits)
+    report.update(
+        reference=label, val_source=patches.val_source, unreadable=unreadable, gated=request.gate
+    )
+    if job.source.portable is not None and job.source.portable.parity:
+        report["portable_parity"] = job.source.portable.parity
+    return report
+
+
+def _no_validation(job: _Job) -> dict:
+    if job.request.gate and job.precision is not Precision.FP32:
+        raise DataError(
+            f"the parity gate of this {job.precision.value} build needs validation patches: give --val PATH "
+            "(or --calib PATH, part of which is then held back), or build with --no-gate"
+        )
+    job.note("no validation patches: parity not measured (give --val PATH to measure it)")
+    return {"skipped": "no validation patches", "passed": True, "gated": False}
+
+
+def _reference_model(job: _Job) -> tuple[Path, str]:
+    source = job.source
+    if not source.prequantized:
+        return source.path, "the FP32 source ONNX in onnxruntime"
+    recorded = source.portable.source if source.portable else {}
+    fp32 = Path(recorded.get("path", "")) if recorded.get("path") else None
+    if fp32 is not None and fp32.is_file() and sha256_file(fp32) == recorded.get("sha256"):
+        return fp32, "the FP32 source ONNX in onnxruntime"
+    kind = f"portable {job.precision.value}" if source.portable else "Q/DQ"
+    return source.path, f"the {kind} ONNX itself in onnxruntime (its FP32 source is not here)"
+
+
+def _next_step(job: _Job, manifest: Manifest) -> str | None:
+    if job.plan.stage is not Stage.ONNX:
+        return None
+    request = job.request
+    command = (
+        f"hcd-edge build-engine {job.out / manifest.engine_file} --backend {job.plan.backend.value} "
+        f"--precision {job.precision.value}"
+    )
+    if request.val is not None:
+        command += f" --val {request.val}"
+    if request.batch != BatchProfile():
+        command += f" --batch {request.batch.min}:{request.batch.opt}:{request.batch.max}"
+    if request.workspace_mb != DEFAULT_WORKSPACE_MB:
+        command += f" --workspace-mb {request.workspace_mb}"
+    return command

@@ -1,0 +1,101 @@
+"""Progress reporting for long build steps: a small protocol, a silent default, a rich adapter."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Protocol, TextIO
+
+
+class BuildProgress(Protocol):
+    """Receives named tasks (calibration, parity, TensorRT phases) and one-line notes."""
+
+    def start(self, task: str, total: int | None) -> None:
+        """A task with `total` steps (None: unknown) begins."""
+
+    def advance(self, task: str, steps: int = 1) -> None:
+        """`steps` more steps of `task` are done."""
+
+    def finish(self, task: str) -> None:
+        """The task ended (possibly before all its steps)."""
+
+    def note(self, message: str) -> None:
+        """A one-line message for the user (what is happening, what was decided)."""
+
+
+class SilentProgress:
+    """Reports nothing: the default for library callers."""
+
+    def start(self, task: str, total: int | None) -> None:
+        """Ignore."""
+
+    def advance(self, task: str, steps: int = 1) -> None:
+        """Ignore."""
+
+    def finish(self, task: str) -> None:
+        """Ignore."""
+
+    def note(self, message: str) -> None:
+        """Ignore."""
+
+
+class ConsoleProgress:
+    """Rich progress bars on a terminal; on a pipe or file only the notes, one per line.
+
+    Thread-safe: TensorRT calls its progress monitor from builder threads.
+    """
+
+    def __init__(self, stream: TextIO | None = None, bars: bool | None = None):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        stream = stream if stream is not None else sys.stderr
+        self._console = Console(file=stream, highlight=False, soft_wrap=True)
+        self._bars = self._console.is_terminal if bars is None else bars
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._tasks: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def start(self, task: str, total: int | None) -> None:
+        """Show a bar for the task (terminal only)."""
+        if not self._bars:
+            return
+        with self._lock:
+            if not self._tasks:
+                self._progress.start()
+            self._tasks[task] = self._progress.add_task(task, total=total)
+
+    def advance(self, task: str, steps: int = 1) -> None:
+        """Move the task's bar on."""
+        with self._lock:
+            task_id = self._tasks.get(task)
+            if task_id is not None:
+                self._progress.advance(task_id, steps)  # type: ignore[arg-type]
+
+    def finish(self, task: str) -> None:
+        """Remove the task's bar; stop the display when none is left."""
+        with self._lock:
+            task_id = self._tasks.pop(task, None)
+            if task_id is None:
+                return
+            self._progress.remove_task(task_id)  # type: ignore[arg-type]
+            if not self._tasks:
+                self._progress.stop()
+
+    def note(self, message: str) -> None:
+        """Print the message (above the bars on a terminal)."""
+        with self._lock:
+            self._console.print(message, markup=False)

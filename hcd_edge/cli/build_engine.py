@@ -1,0 +1,167 @@
+"""`hcd-edge build-engine`: compile an ONNX model into an FP32 / FP16 / INT8 engine folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..builders.request import HARDWARE_COMPATIBILITY, ActivationForm, Backend, CalibMethod, Stage
+from ..spec import Precision
+from .errors import library_errors
+
+PRECISIONS = [p.value for p in Precision]
+BACKENDS = [b.value for b in Backend]
+CALIB_METHODS = [m.value for m in CalibMethod]
+STAGES = [s.value for s in Stage]
+ACTIVATION_FORMS = [f.value for f in ActivationForm]
+
+
+@click.command("build-engine")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default=None,
+    help="Engine precision [default: the model's own for a portable/Q-DQ ONNX, else fp32].",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="auto = TensorRT where tensorrt, pycuda and a GPU are present, else ONNX Runtime.",
+)
+@click.option(
+    "--calib",
+    type=click.Path(path_type=Path),
+    help="Calibration patches: a folder (Kaggle layout, "
+    "class folders 0/ 1/, or plain .tif files) or a CSV/TXT list of paths. Needed for int8.",
+)
+@click.option(
+    "--calib-n",
+    type=click.IntRange(min=32),
+    default=512,
+    show_default=True,
+    help="Calibration patches used at most.",
+)
+@click.option(
+    "--calib-method", type=click.Choice(CALIB_METHODS), default="minmax", show_default=True
+)
+@click.option(
+    "--val",
+    type=click.Path(path_type=Path),
+    help="Parity patches [default: patches of --calib held back from calibration].",
+)
+@click.option(
+    "--val-n",
+    type=click.IntRange(min=32),
+    default=1000,
+    show_default=True,
+    help="Parity patches scored at most.",
+)
+@click.option(
+    "--batch",
+    default="1:64:256",
+    show_default=True,
+    metavar="MIN:OPT:MAX",
+    help="Dynamic batch range (TensorRT optimization profile).",
+)
+@click.option(
+    "--workspace-mb",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="TensorRT builder workspace limit.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Engine folder [default: engines/<model>-<precision>-<backend>].",
+)
+@click.option("--force", is_flag=True, help="Replace an existing engine folder.")
+@click.option("--no-gate", is_flag=True, help="Keep the engine even when parity is out of bounds.")
+@click.option(
+    "--stage",
+    type=click.Choice(STAGES),
+    default="engine",
+    show_default=True,
+    help="onnx: stop after the precision pass and write a portable precision ONNX "
+    "(calibrate here, compile on the device).",
+)
+@click.option(
+    "--mean",
+    type=float,
+    nargs=3,
+    default=None,
+    metavar="R G B",
+    help="Normalization mean (pixel/255) for a model without a preprocessing spec.",
+)
+@click.option(
+    "--std",
+    type=float,
+    nargs=3,
+    default=None,
+    metavar="R G B",
+    help="Normalization std (pixel/255) for a model without a preprocessing spec.",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: all]."
+)
+@click.option(
+    "--activation-form",
+    type=click.Choice(ACTIVATION_FORMS),
+    default="auto",
+    show_default=True,
+    help="ONNX Runtime int8: activation type; auto measures both here.",
+)
+@click.option(
+    "--version-compatible", is_flag=True, help="TensorRT: plan runs on later TensorRT releases."
+)
+@click.option(
+    "--hardware-compatibility",
+    type=click.Choice(HARDWARE_COMPATIBILITY),
+    default="none",
+    show_default=True,
+    help="TensorRT: plan runs on other GPU architectures.",
+)
+@click.option(
+    "--timing-cache",
+    type=click.Path(path_type=Path),
+    help="TensorRT timing cache [default: under $HCD_EDGE_CACHE_DIR or ~/.cache/hcd-edge].",
+)
+def build_engine(model: Path, **options) -> None:
+    """Build an engine folder (engine file + manifest.json) from MODEL.onnx, checked against FP32."""
+    from ..builders import ConsoleProgress
+    from ..builders import build_engine as run_build
+
+    with library_errors():
+        request = _request(model, options)
+        result = run_build(request, ConsoleProgress())
+    manifest = result.manifest
+    kind = "portable ONNX" if manifest.stage == "onnx" else "engine"
+    click.echo(
+        f"wrote {kind} {result.engine_dir} ({manifest.backend} {manifest.precision.value}, "
+        f"{result.engine_path.name})"
+    )
+    if result.next_step:
+        click.echo(
+            f"next: copy {result.engine_dir} to the device, then run there:\n  {result.next_step}"
+        )
+
+
+def _request(model: Path, options: dict):
+    from ..builders import BuildRequest, parse_batch_profile
+    from ..builders.source import declared_precision
+
+    precision = Precision(options.pop("precision") or declared_precision(model).value)
+    return BuildRequest(
+        onnx=model,
+        precision=precision,
+        batch=parse_batch_profile(options.pop("batch")),
+        gate=not options.pop("no_gate"),
+        mean=options.pop("mean") or None,
+        std=options.pop("std") or None,
+        hardware_compatibility=options.pop("hardware_compatibility"),
+        **options,
+    )
