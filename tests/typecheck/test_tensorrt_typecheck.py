@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "hcd_edge"
 
 # Gone in TensorRT 11 (deprecated since 10.1): precision must live in the ONNX graph instead.
-REMOVED_IN_TRT11 = {"INT8", "FP16", "int8_calibrator", "IInt8Calibrator", "IInt8EntropyCalibrator2",
-                    "IInt8EntropyCalibrator", "IInt8MinMaxCalibrator", "IInt8LegacyCalibrator",
-                    "set_calibration_profile", "get_calibration_profile"}
+REMOVED_BUILDER_FLAGS = {"INT8", "FP16"}  # as BuilderFlag.INT8 / BuilderFlag.FP16
+REMOVED_NAMES = {"int8_calibrator", "IInt8Calibrator", "IInt8EntropyCalibrator2",
+                 "IInt8EntropyCalibrator", "IInt8MinMaxCalibrator", "IInt8LegacyCalibrator",
+                 "set_calibration_profile", "get_calibration_profile", "CalibrationAlgoType"}
 
 needs_mypy = pytest.mark.skipif(
     not (mypy_available() and stubs_installed()),
@@ -76,12 +77,41 @@ def test_mypy_with_stubs_catches_misspelled_tensorrt_api(tmp_path):
     assert "execute_async_v4" in result.stdout and "FP17" in result.stdout
 
 
+def removed_api_uses(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every use of an API TensorRT 11 removed in Python source text."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+        if name in REMOVED_NAMES:
+            found.append((node.lineno, name))
+        elif isinstance(node, ast.Attribute) and name in REMOVED_BUILDER_FLAGS:
+            owner = node.value
+            owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if owner_name == "BuilderFlag":
+                found.append((node.lineno, f"BuilderFlag.{name}"))
+    return found
+
+
+def test_removed_api_detector_flags_builder_flags_and_calibrators_only():
+    source = (
+        "import tensorrt as trt\n"
+        "config.set_flag(trt.BuilderFlag.INT8)\n"
+        "config.set_flag(trt.BuilderFlag.FP16)\n"
+        "config.int8_calibrator = cal\n"
+        "class C(trt.IInt8EntropyCalibrator2): pass\n"
+        "p = Precision.INT8\n"
+        "q = Precision.FP16\n"
+        "config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)\n"
+    )
+    names = [name for _, name in removed_api_uses(source)]
+    assert names.count("BuilderFlag.INT8") == 1 and names.count("BuilderFlag.FP16") == 1
+    assert "int8_calibrator" in names and "IInt8EntropyCalibrator2" in names
+    assert len(names) == 4
+
+
 def test_no_tensorrt11_removed_api_in_package():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
-            if name in REMOVED_IN_TRT11:
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+        for line, name in removed_api_uses(path.read_text()):
+            offenders.append(f"{path.relative_to(ROOT)}:{line}: {name}")
     assert not offenders, "TensorRT 11 removed these; put precision in the ONNX graph:\n" + "\n".join(offenders)
