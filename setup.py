@@ -21,7 +21,9 @@ def native_extensions() -> list:
         sources=["csrc/_tiffdec.pyx", *c_sources],
         include_dirs=["csrc", numpy.get_include()],
         libraries=["z"],
-        extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-strict-aliasing"],
+        # No -march: the wheel must run on any x86-64 / aarch64 of its platform.
+        extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-strict-aliasing", "-pthread"],
+        extra_link_args=["-pthread"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     return cythonize([ext], language_level=3, compiler_directives={"boundscheck": False})

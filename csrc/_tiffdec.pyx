@@ -1,0 +1,184 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Binding of the native TIFF decoder in csrc/; hcd_edge.decode is the public API over it.
+
+Every function validates its arrays, then calls the C core with the GIL released. Output rows
+are written straight into the caller's buffer (no copy), which may be any writable C-contiguous
+numpy array, a view into a larger buffer or pinned host memory included.
+"""
+
+from libc.stdint cimport int32_t, uint8_t, uint16_t
+from libc.stdlib cimport free, malloc
+
+cimport numpy as cnp
+import numpy as np
+
+cnp.import_array()
+
+
+cdef extern from "tiffdec.h" nogil:
+    ctypedef enum hcd_out_kind:
+        HCD_OUT_U8_HWC
+        HCD_OUT_F32_CHW
+        HCD_OUT_F16_CHW
+
+    ctypedef struct hcd_lut:
+        float f32[3][256]
+        uint16_t f16[3][256]
+
+    ctypedef struct hcd_ctx:
+        pass
+
+    enum:
+        HCD_NEEDS_FALLBACK
+        HCD_NO_MEMORY
+        HCD_IMAGE_BYTES
+        HCD_MAX_FILE_BYTES
+
+    size_t hcd_row_bytes(hcd_out_kind kind)
+    void hcd_lut_init(hcd_lut *lut, const float *mean, const float *std)
+    uint16_t hcd_f32_to_f16(float value)
+    hcd_ctx *hcd_ctx_new()
+    void hcd_ctx_free(hcd_ctx *ctx)
+    int hcd_decode_tiff(hcd_ctx *ctx, const uint8_t *buf, size_t len, void *out,
+                        hcd_out_kind kind, const hcd_lut *lut)
+    int hcd_decode_batch(const char *const *paths, size_t n, void *out, hcd_out_kind kind,
+                         const hcd_lut *lut, int threads, int32_t *status)
+    int hcd_read_batch(const char *const *paths, size_t n, int threads, int32_t *status)
+
+
+NEEDS_FALLBACK = HCD_NEEDS_FALLBACK
+NO_MEMORY = HCD_NO_MEMORY
+MAX_FILE_BYTES = HCD_MAX_FILE_BYTES
+
+cdef uint8_t _EMPTY[1]
+
+
+cdef hcd_out_kind _kind_of(cnp.ndarray out, Py_ssize_t rows) except *:
+    """The row layout of out, after checking it can hold `rows` rows written in place."""
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out must be a writable C-contiguous array")
+    if out.dtype == np.uint8:
+        kind = HCD_OUT_U8_HWC
+    elif out.dtype == np.float32:
+        kind = HCD_OUT_F32_CHW
+    elif out.dtype == np.float16:
+        kind = HCD_OUT_F16_CHW
+    else:
+        raise ValueError(f"out dtype must be uint8, float32 or float16, got {out.dtype}")
+    if out.nbytes < rows * <Py_ssize_t>hcd_row_bytes(kind):
+        raise ValueError(f"out has {out.nbytes} bytes, {rows} rows need more")
+    return kind
+
+
+cdef void _fill_lut(hcd_lut *lut, mean, std) except *:
+    cdef float m[3]
+    cdef float s[3]
+    for c in range(3):
+        m[c] = <float>float(mean[c])  # double -> float32 rounds as numpy's astype does
+        s[c] = <float>float(std[c])
+    hcd_lut_init(lut, m, s)
+
+
+cdef const char **_path_array(list paths) except NULL:
+    """Borrowed pointers into the bytes objects of paths (None -> NULL, which fails to open)."""
+    cdef Py_ssize_t n = len(paths)
+    cdef const char **arr = <const char **>malloc(max(n, 1) * sizeof(char *))
+    if arr == NULL:
+        raise MemoryError("no memory for the path array")
+    cdef bytes name
+    for i in range(n):
+        p = paths[i]
+        if p is None:
+            arr[i] = NULL
+        else:
+            name = <bytes?>p
+            arr[i] = name
+    return arr
+
+
+def decode_batch(list paths, cnp.ndarray out, mean, std, int threads):
+    """Decode files into out[:len(paths)] with `threads` workers, GIL released.
+
+    paths: bytes file names without NUL (None entries fail with the open-failed status).
+    out: C-contiguous (N,3,96,96) float32/float16 or (N,96,96,3) uint8, written in place.
+    Returns int32 statuses; NEEDS_FALLBACK marks files the caller must decode with tifffile.
+    """
+    cdef Py_ssize_t n = len(paths)
+    cdef hcd_out_kind kind = _kind_of(out, n)
+    cdef hcd_lut lut
+    _fill_lut(&lut, mean, std)
+    status = np.zeros(n, dtype=np.int32)
+    cdef int32_t[::1] st = status
+    cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
+    cdef void *dst = cnp.PyArray_DATA(out)
+    cdef const char **arr = _path_array(paths)
+    cdef int rc
+    try:
+        with nogil:
+            rc = hcd_decode_batch(arr, <size_t>n, dst, kind, &lut, threads, st_ptr)
+    finally:
+        free(arr)
+    if rc == HCD_NO_MEMORY:
+        raise MemoryError("the native decoder could not allocate its per-thread buffers")
+    return status
+
+
+def read_batch(list paths, int threads):
+    """The read floor: open + fstat + read + close of each file, no parsing; int32 statuses."""
+    cdef Py_ssize_t n = len(paths)
+    status = np.zeros(n, dtype=np.int32)
+    cdef int32_t[::1] st = status
+    cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
+    cdef const char **arr = _path_array(paths)
+    try:
+        with nogil:
+            hcd_read_batch(arr, <size_t>n, threads, st_ptr)
+    finally:
+        free(arr)
+    return status
+
+
+def decode_bytes(const uint8_t[::1] data, cnp.ndarray out_row, mean, std):
+    """Decode one TIFF held in memory into out_row (one row of the decode_batch layout)."""
+    cdef hcd_out_kind kind = _kind_of(out_row, 1)
+    cdef hcd_lut lut
+    _fill_lut(&lut, mean, std)
+    cdef size_t n = data.shape[0]
+    cdef const uint8_t *src = &data[0] if n > 0 else _EMPTY
+    cdef void *dst = cnp.PyArray_DATA(out_row)
+    cdef hcd_ctx *ctx = hcd_ctx_new()
+    if ctx == NULL:
+        raise MemoryError("the native decoder could not allocate its buffers")
+    cdef int rc
+    with nogil:
+        rc = hcd_decode_tiff(ctx, src, n, dst, kind, &lut)
+        hcd_ctx_free(ctx)
+    return rc
+
+
+def lut_tables(mean, std):
+    """The (3, 256) float32 and float16 lookup tables the kernels use (for tests)."""
+    cdef hcd_lut lut
+    _fill_lut(&lut, mean, std)
+    f32 = np.empty((3, 256), dtype=np.float32)
+    f16 = np.empty((3, 256), dtype=np.uint16)
+    cdef float[:, ::1] a = f32
+    cdef uint16_t[:, ::1] b = f16
+    for c in range(3):
+        for v in range(256):
+            a[c, v] = lut.f32[c][v]
+            b[c, v] = lut.f16[c][v]
+    return f32, f16.view(np.float16)
+
+
+def f32_to_f16(cnp.ndarray values):
+    """float16 of each float32 in values by the native conversion (for tests)."""
+    src = np.ascontiguousarray(values, dtype=np.float32).ravel()
+    out = np.empty(src.shape[0], dtype=np.uint16)
+    cdef const float[::1] s = src
+    cdef uint16_t[::1] d = out
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(s.shape[0]):
+            d[i] = hcd_f32_to_f16(s[i])
+    return out.view(np.float16).reshape(np.shape(values))

@@ -1,0 +1,16 @@
+/* Pixel kernels: 8-bit RGB (interleaved or planar) -> one output row via per-channel LUTs. */
+#ifndef HCD_NORMALIZE_H
+#define HCD_NORMALIZE_H
+
+#include <stdint.h>
+
+#include "tiffdec.h"
+
+/* src: 96*96*3 interleaved RGB bytes (read only). out: one row of `kind` (see hcd_out_kind). */
+void hcd_emit_interleaved(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
+
+/* planes: three 96*96-byte planes R, G, B (read only). out: one row of `kind`. */
+void hcd_emit_planar(const uint8_t *const planes[3], void *out, hcd_out_kind kind,
+                     const hcd_lut *lut);
+
+#endif
