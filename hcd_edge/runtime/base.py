@@ -56,6 +56,9 @@ class Executor(abc.ABC):
 
     backend: str = "abstract"
     stage_names: tuple[str, ...] = ("compute",)  # which StageTimes fields this backend fills
+    # Batches a caller may submit before collecting the oldest: 1 for a backend whose submit
+    # runs the batch (ONNX Runtime); 2 lets a GPU copy one slot while it computes another.
+    max_in_flight: int = 1
 
     def __init__(self, spec: PreprocessSpec, precision: Precision, max_batch: int):
         self.spec = spec
