@@ -1,19 +1,30 @@
 """Public decode API: TIFF patch files -> normalized batch buffers.
 
 The native extension (hcd_edge._tiffdec) is the fast path; tifffile is the reference and the
-fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...).
+fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...). Which
+road is available is decided once, when this module is imported.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .reference import pixels_from_bytes, read_file_bytes, read_patch_reference
-from .status import DecodeStatus, status_message
+from ..errors import DecodeError
+from .reference import pixels_from_bytes, read_file_bytes
+from .status import NEEDS_FALLBACK, DecodeStatus, status_message
+
+try:  # the compiled extension; absent only when built with HCD_EDGE_SKIP_NATIVE=1 or broken
+    from .. import _tiffdec as _native
+
+    _NATIVE_IMPORT_ERROR: str | None = None
+except ImportError as exc:  # pragma: no cover - exercised only on builds without the extension
+    _native = None
+    _NATIVE_IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
 
 __all__ = [
     "DecodeStats",
@@ -21,9 +32,13 @@ __all__ = [
     "decode_batch",
     "decode_bytes",
     "native_available",
+    "native_unavailable_reason",
     "read_patch",
     "status_message",
 ]
+
+ROW_SHAPES = {np.dtype(np.uint8): (96, 96, 3), np.dtype(np.float32): (3, 96, 96),
+              np.dtype(np.float16): (3, 96, 96)}
 
 
 @dataclass
@@ -37,7 +52,26 @@ class DecodeStats:
 
 def native_available() -> bool:
     """True when the compiled extension hcd_edge._tiffdec is importable."""
-    return False
+    return _native is not None
+
+
+def native_unavailable_reason() -> str | None:
+    """None when the native decoder is in use, else why not and how to build it."""
+    if _native is not None:
+        return None
+    return (
+        f"the native decoder hcd_edge._tiffdec is not built ({_NATIVE_IMPORT_ERROR}); decoding "
+        "uses tifffile, about 25x slower. Rebuild with `pip install -e .` and a C compiler, "
+        "without HCD_EDGE_SKIP_NATIVE=1."
+    )
+
+
+def default_threads() -> int:
+    """Decode workers when none are asked for: the CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def decode_batch(
@@ -52,20 +86,26 @@ def decode_batch(
     """Decode len(paths) patch files into out[:len(paths)]; returns int32 statuses (0 = decoded).
 
     out is C-contiguous, either (N, 3, 96, 96) float32/float16 receiving (pixel/255 - mean)/std
-    per channel, or (N, 96, 96, 3) uint8 receiving raw pixels. Rows of failed files are zeroed.
+    per channel, or (N, 96, 96, 3) uint8 receiving raw pixels; it is written in place (pinned
+    host memory works, no copy). Rows of failed files are zeroed. `threads` workers (default:
+    the usable cores) decode in parallel with the GIL released.
     """
     _check_out(out, len(paths))
-    statuses = np.zeros(len(paths), dtype=np.int32)
-    for i, path in enumerate(paths):
-        status, data = read_file_bytes(path)
-        if status is DecodeStatus.OK:
-            status = DecodeStatus(decode_bytes(data, out[i], mean=mean, std=std))
-        else:
-            out[i] = 0
-        statuses[i] = status
-        if stats is not None:
-            stats.fallback += status == 0
-            stats.failed += status != 0
+    _check_normalization(mean, std)
+    workers = default_threads() if threads is None else threads
+    if workers < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if _native is None:
+        statuses = _decode_files_reference(paths, out, mean, std)
+        fallback = statuses == DecodeStatus.OK
+    else:
+        statuses = _native.decode_batch(_native_paths(paths), out, mean, std, workers)
+        fallback = statuses == NEEDS_FALLBACK
+        for i in np.flatnonzero(fallback):
+            statuses[i] = _decode_file_reference(paths[i], out[i], mean, std)
+        fallback &= statuses == DecodeStatus.OK
+    if stats is not None:
+        _count(stats, statuses, fallback)
     return statuses
 
 
@@ -76,18 +116,64 @@ def decode_bytes(
     mean: Sequence[float] = (0.0, 0.0, 0.0),
     std: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> int:
-    """Decode one TIFF held in memory into out_row ((3,96,96) float or (96,96,3) uint8)."""
-    status, pixels = pixels_from_bytes(bytes(data))
-    if status is not DecodeStatus.OK or pixels is None:
-        out_row[...] = 0
-        return int(status)
-    _write_row(pixels, out_row, mean, std)
-    return 0
+    """Decode one TIFF held in memory (any bytes-like) into out_row; returns its status.
+
+    out_row is one row of the decode_batch layout: (3, 96, 96) float32/float16 or (96, 96, 3)
+    uint8, C-contiguous and writable; it is zeroed when the status is not 0.
+    """
+    _check_row(out_row)
+    _check_normalization(mean, std)
+    view = np.frombuffer(data, dtype=np.uint8) if len(data) else np.zeros(0, np.uint8)
+    if _native is not None:
+        code = _native.decode_bytes(view, out_row, mean, std)
+        if code != NEEDS_FALLBACK:
+            return int(code)
+    return int(_decode_reference(view.tobytes(), out_row, mean, std))
 
 
 def read_patch(path: str | os.PathLike) -> np.ndarray:
     """A patch file as a (96, 96, 3) uint8 RGB array; raises DecodeError naming the file."""
-    return read_patch_reference(path)
+    out = np.empty((1, 96, 96, 3), dtype=np.uint8)
+    status = int(decode_batch([path], out, threads=1)[0])
+    if status != DecodeStatus.OK:
+        raise DecodeError(f"{os.fsdecode(path)}: {status_message(status)} (status {status})")
+    return out[0]
+
+
+def _native_paths(paths: Sequence[str | os.PathLike]) -> list[bytes | None]:
+    """File names as the C side takes them; None (status OPEN_FAILED) for one holding NUL."""
+    names: list[bytes | None] = []
+    for path in paths:
+        name = os.fsencode(path)
+        names.append(None if b"\0" in name else name)
+    return names
+
+
+def _decode_files_reference(paths, out: np.ndarray, mean, std) -> np.ndarray:
+    statuses = np.zeros(len(paths), dtype=np.int32)
+    for i, path in enumerate(paths):
+        statuses[i] = _decode_file_reference(path, out[i], mean, std)
+    return statuses
+
+
+def _decode_file_reference(path, out_row: np.ndarray, mean, std) -> DecodeStatus:
+    try:
+        status, data = read_file_bytes(path)
+    except ValueError:  # a name holding NUL cannot name a file
+        status, data = DecodeStatus.OPEN_FAILED, b""
+    if status is not DecodeStatus.OK:
+        out_row[...] = 0
+        return status
+    return _decode_reference(data, out_row, mean, std)
+
+
+def _decode_reference(data: bytes, out_row: np.ndarray, mean, std) -> DecodeStatus:
+    status, pixels = pixels_from_bytes(data)
+    if status is not DecodeStatus.OK or pixels is None:
+        out_row[...] = 0
+        return status
+    _write_row(pixels, out_row, mean, std)
+    return DecodeStatus.OK
 
 
 def _write_row(pixels: np.ndarray, out_row: np.ndarray, mean, std) -> None:
@@ -100,16 +186,41 @@ def _write_row(pixels: np.ndarray, out_row: np.ndarray, mean, std) -> None:
     out_row[...] = (scaled - m) / s
 
 
+def _count(stats: DecodeStats, statuses: np.ndarray, fallback: np.ndarray) -> None:
+    ok = int(np.count_nonzero(statuses == DecodeStatus.OK))
+    via_fallback = int(np.count_nonzero(fallback))
+    stats.native += ok - via_fallback
+    stats.fallback += via_fallback
+    stats.failed += len(statuses) - ok
+
+
+def _check_normalization(mean: Sequence[float], std: Sequence[float]) -> None:
+    if len(mean) != 3 or len(std) != 3:
+        raise ValueError(f"mean and std need 3 values (R, G, B), got {mean!r} and {std!r}")
+    if not all(math.isfinite(float(v)) for v in (*mean, *std)) or any(float(s) == 0 for s in std):
+        raise ValueError(f"mean and std must be finite and std non-zero, got {mean!r}, {std!r}")
+
+
+def _check_writable(arr: np.ndarray, what: str) -> None:
+    if not isinstance(arr, np.ndarray) or not arr.flags.c_contiguous or not arr.flags.writeable:
+        raise ValueError(f"{what} must be a writable C-contiguous numpy array")
+
+
+def _check_row(out_row: np.ndarray) -> None:
+    _check_writable(out_row, "out_row")
+    if ROW_SHAPES.get(out_row.dtype) != out_row.shape:
+        raise ValueError(
+            f"out_row must be (3, 96, 96) float32/float16 or (96, 96, 3) uint8, "
+            f"got {out_row.shape} {out_row.dtype}"
+        )
+
+
 def _check_out(out: np.ndarray, n: int) -> None:
-    if not isinstance(out, np.ndarray) or not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError("out must be a writable C-contiguous numpy array")
+    _check_writable(out, "out")
+    if out.ndim != 4 or ROW_SHAPES.get(out.dtype) != out.shape[1:]:
+        raise ValueError(
+            f"out must be (N, 3, 96, 96) float32/float16 or (N, 96, 96, 3) uint8, "
+            f"got {out.shape} {out.dtype}"
+        )
     if out.shape[0] < n:
         raise ValueError(f"out holds {out.shape[0]} rows but {n} paths were given")
-    if out.dtype == np.uint8 and out.shape[1:] == (96, 96, 3):
-        return
-    if out.dtype in (np.float32, np.float16) and out.shape[1:] == (3, 96, 96):
-        return
-    raise ValueError(
-        f"out must be (N, 3, 96, 96) float32/float16 or (N, 96, 96, 3) uint8, "
-        f"got {out.shape} {out.dtype}"
-    )

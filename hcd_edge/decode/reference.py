@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DecodeError
 from .status import DecodeStatus
+from .structure import classic_ifd_status, header_status, segments_status
 
 MAX_PATCH_FILE_BYTES = 16 * 1024 * 1024  # a 96x96 RGB TIFF is ~28 KB; refuse absurd files early
 
@@ -40,26 +41,34 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
     """Decode TIFF bytes with tifffile into a (96, 96, 3) uint8 array, or a status why not."""
     import tifffile
 
-    if len(data) == 0:
-        return DecodeStatus.EMPTY_FILE, None
-    if data[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return DecodeStatus.NOT_TIFF, None
+    status = header_status(data)
+    if status is DecodeStatus.OK:
+        status = classic_ifd_status(data)
+    if status is not DecodeStatus.OK:
+        return status, None
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
             status = _check_page(page)
+            if status is DecodeStatus.OK:
+                status = segments_status(page, len(data))
             if status is not DecodeStatus.OK:
                 return status, None
             pixels = page.asarray()
+            separate = int(page.planarconfig) == 2
     except Exception:  # tifffile raises many types on corrupt input; all mean "corrupt"
         return DecodeStatus.CORRUPT_DATA, None
+    if separate and pixels.shape == (3, 96, 96):
+        pixels = pixels.transpose(1, 2, 0)
     if pixels.shape != (96, 96, 3) or pixels.dtype != np.uint8:
         return DecodeStatus.UNSUPPORTED, None
     return DecodeStatus.OK, np.ascontiguousarray(pixels)
 
 
 def _check_page(page) -> DecodeStatus:
-    if page.dtype is None or np.dtype(page.dtype).itemsize != 1:
+    # The native parser's order: 8-bit first, then RGB, then 96x96 (csrc/tiff_ifd.c).
+    bits = page.tags.valueof(258, page.bitspersample)
+    if any(b != 8 for b in (bits if isinstance(bits, tuple) else (bits,))):
         return DecodeStatus.NOT_8BIT
     if page.samplesperpixel != 3 or getattr(page.photometric, "name", "") not in ("RGB", "YCBCR"):
         return DecodeStatus.NOT_RGB

@@ -50,3 +50,9 @@ def status_message(code: int) -> str:
         return _MESSAGES[DecodeStatus(code)]
     except ValueError:
         return f"unknown decode status {code}"
+
+
+# Internal marker of the native decoder (csrc/tiffdec.h HCD_NEEDS_FALLBACK): a TIFF it does not
+# handle (tiled, JPEG, BigTIFF, ...). hcd_edge.decode turns it into a tifffile decode; it is
+# never returned to callers, so it is deliberately not a DecodeStatus member.
+NEEDS_FALLBACK = 100

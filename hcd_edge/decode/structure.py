@@ -1,0 +1,90 @@
+"""The header and IFD checks the native parser makes, for bytes the tifffile road decodes.
+
+tifffile raises one of many exception types on a broken file and tolerates some damage the
+native parser refuses (an IFD chain that loops, strips past the end of the file). Running these
+checks first makes the fallback report the same status the native decoder would.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .status import DecodeStatus
+
+CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
+BIGTIFF_MAGICS = (b"II+\x00", b"MM\x00+")
+MAX_IFD_ENTRIES = 4096  # csrc/tiff_ifd.c MAX_IFD_ENTRIES
+MAX_CHAIN_IFDS = 64  # csrc/tiff_ifd.c MAX_CHAIN_IFDS
+
+
+def header_status(data: bytes) -> DecodeStatus:
+    """EMPTY_FILE, NOT_TIFF or TRUNCATED for a bad start of file; OK for a plausible TIFF."""
+    if len(data) == 0:
+        return DecodeStatus.EMPTY_FILE
+    head = bytes(data[:4])
+    if not any(magic.startswith(head) for magic in CLASSIC_MAGICS + BIGTIFF_MAGICS):
+        return DecodeStatus.NOT_TIFF
+    return DecodeStatus.TRUNCATED if len(data) < 8 else DecodeStatus.OK
+
+
+def classic_ifd_status(data: bytes) -> DecodeStatus:
+    """BAD_IFD or TRUNCATED when a classic TIFF's first IFD or its chain is broken, else OK."""
+    if bytes(data[:4]) not in CLASSIC_MAGICS:
+        return DecodeStatus.OK  # BigTIFF: tifffile checks its own structure
+    order = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(order + "I", data, 4)
+    if ifd < 8:
+        return DecodeStatus.BAD_IFD
+    if ifd + 2 > len(data):
+        return DecodeStatus.TRUNCATED
+    (entries,) = struct.unpack_from(order + "H", data, ifd)
+    if entries == 0 or entries > MAX_IFD_ENTRIES:
+        return DecodeStatus.BAD_IFD
+    end = ifd + 2 + 12 * entries
+    if end + 4 > len(data):
+        return DecodeStatus.TRUNCATED
+    (following,) = struct.unpack_from(order + "I", data, end)
+    return DecodeStatus.BAD_IFD if _chain_loops(data, order, ifd, following) else DecodeStatus.OK
+
+
+def _chain_loops(data: bytes, order: str, first: int, following: int) -> bool:
+    seen = [first]
+    while following != 0 and len(seen) < MAX_CHAIN_IFDS:
+        if following in seen:
+            return True
+        if following + 2 > len(data):
+            return False  # a dangling pointer past page 0 does not stop page 0 decoding
+        (entries,) = struct.unpack_from(order + "H", data, following)
+        end = following + 2 + 12 * entries
+        if end + 4 > len(data):
+            return False
+        seen.append(following)
+        (following,) = struct.unpack_from(order + "I", data, end)
+    return False
+
+
+def segments_status(page, size: int) -> DecodeStatus:
+    """TRUNCATED when a strip or tile lies past the end of the file, or an uncompressed strip
+    holds fewer bytes than its rows need; else OK. page is a 96x96 RGB 8-bit tifffile page."""
+    offsets, counts = page.dataoffsets, page.databytecounts
+    if any(offset + count > size for offset, count in zip(offsets, counts)):
+        return DecodeStatus.TRUNCATED
+    if int(page.compression) != 1 or page.is_tiled:
+        return DecodeStatus.OK
+    needed = _uncompressed_strip_bytes(page)
+    if any(count < need for count, need in zip(counts, needed)):
+        return DecodeStatus.TRUNCATED
+    return DecodeStatus.OK
+
+
+def _uncompressed_strip_bytes(page) -> list[int]:
+    """Bytes each strip's rows need, in StripOffsets order (planes one after another)."""
+    contiguous = int(page.planarconfig) == 1
+    samples = page.samplesperpixel if contiguous else 1
+    height = page.imagelength
+    rows_per_strip = min(page.rowsperstrip, height)
+    if rows_per_strip <= 0:
+        return []
+    rows = [min(rows_per_strip, height - y) for y in range(0, height, rows_per_strip)]
+    planes = 1 if contiguous else page.samplesperpixel
+    return [r * page.imagewidth * samples for r in rows] * planes
