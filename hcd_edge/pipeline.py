@@ -114,7 +114,7 @@ class ScoringPipeline:
     def __init__(self, executor: Executor, config: PipelineConfig | None = None):
         self.executor = executor
         self.config = config or PipelineConfig()
-        count = self.config.tta.count
+        count = self.config.tta.transforms
         self.patches_per_batch = min(self.config.batch, executor.max_batch // count)
         if self.patches_per_batch < 1:
             raise EngineError(

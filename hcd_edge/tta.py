@@ -24,7 +24,7 @@ class Tta(str, Enum):
     DIHEDRAL = "dihedral"  # 4 rotations x {identity, mirror}: the 8 symmetries of a square
 
     @property
-    def count(self) -> int:
+    def transforms(self) -> int:
         """Number of transforms scored per patch (1, 2 or 8)."""
         return {Tta.NONE: 1, Tta.FLIP: 2, Tta.DIHEDRAL: 8}[self]
 
@@ -63,7 +63,7 @@ def expand_in_place(host: np.ndarray, k: int, mode: Tta, layout: Layout) -> int:
 
 def average(probabilities: np.ndarray, k: int, mode: Tta) -> np.ndarray:
     """Mean probability per patch of T*k rows laid out transform-major; float64, shape (k,)."""
-    count = mode.count
+    count = mode.transforms
     p = np.asarray(probabilities, dtype=np.float64)[: count * k]
     if count == 1:
         return p
