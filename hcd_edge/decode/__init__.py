@@ -183,7 +183,8 @@ def _write_row(pixels: np.ndarray, out_row: np.ndarray, mean, std) -> None:
     scaled = pixels.transpose(2, 0, 1).astype(np.float32) / np.float32(255.0)
     m = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
     s = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
-    out_row[...] = (scaled - m) / s
+    with np.errstate(over="ignore"):  # float16 rounds values past 65504 to inf, as the C side
+        out_row[...] = (scaled - m) / s
 
 
 def _count(stats: DecodeStats, statuses: np.ndarray, fallback: np.ndarray) -> None:

@@ -15,6 +15,10 @@ CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
 BIGTIFF_MAGICS = (b"II+\x00", b"MM\x00+")
 MAX_IFD_ENTRIES = 4096  # csrc/tiff_ifd.c MAX_IFD_ENTRIES
 MAX_CHAIN_IFDS = 64  # csrc/tiff_ifd.c MAX_CHAIN_IFDS
+# The tags csrc/tiff_ifd.c reads (slot_for) and the byte size of each TIFF field type.
+NATIVE_TAGS = frozenset({256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 339})
+TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+              16: 8, 17: 8, 18: 8}
 
 
 def header_status(data: bytes) -> DecodeStatus:
@@ -43,8 +47,20 @@ def classic_ifd_status(data: bytes) -> DecodeStatus:
     end = ifd + 2 + 12 * entries
     if end + 4 > len(data):
         return DecodeStatus.TRUNCATED
+    if not _values_in_bounds(data, order, ifd, entries):
+        return DecodeStatus.TRUNCATED
     (following,) = struct.unpack_from(order + "I", data, end)
     return DecodeStatus.BAD_IFD if _chain_loops(data, order, ifd, following) else DecodeStatus.OK
+
+
+def _values_in_bounds(data: bytes, order: str, ifd: int, entries: int) -> bool:
+    """The out-of-line values of the tags the native parser reads lie inside the file."""
+    for at in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+        tag, typ, count, offset = struct.unpack_from(order + "HHII", data, at)
+        size = count * TYPE_SIZES.get(typ, 0)
+        if tag in NATIVE_TAGS and size > 4 and offset + size > len(data):
+            return False
+    return True
 
 
 def _chain_loops(data: bytes, order: str, first: int, following: int) -> bool:
