@@ -11,6 +11,8 @@ import click
 from .errors import library_errors
 from .options import IntListType, threads_option
 
+GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
+
 
 @click.command()
 @click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -55,8 +57,9 @@ def _inputs(val: Path | None, patches: Path | None, tmp: Path):
         return val_set, val_set.paths
     if patches is not None:
         return None, open_patch_set(patches, recursive=True).paths
-    from ..synthetic import write_kaggle_layout
+    from ..synthetic import write_synthetic_set
 
-    folder = write_kaggle_layout(tmp / "patches", n=512, seed=0)
-    click.echo("timing with 512 generated patches (give --val or --patches for real ones)", err=True)
-    return None, open_patch_set(folder).paths
+    result = write_synthetic_set(tmp / "patches", n=GENERATED_PATCHES, seed=0)
+    click.echo(f"timing with {GENERATED_PATCHES} generated patches (give --val or --patches for "
+               "real ones)", err=True)
+    return None, open_patch_set(result.root).paths

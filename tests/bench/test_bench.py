@@ -110,3 +110,15 @@ def test_bench_help_lists_every_option():
     assert result.exit_code == 0
     for option in ("--batch", "--seconds", "--warmup", "--val", "--json", "--patches", "--threads"):
         assert option in result.output
+
+
+def test_bench_cli_times_generated_patches_without_val_or_patches(tiny_engine, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, [
+        "bench", str(tiny_engine), "--batch", "2", "--seconds", "0.05", "--warmup", "0",
+        "--json", str(out), "--threads", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "generated patches" in result.output
+    (record,) = json.loads(out.read_text())
+    assert record["batch"] == 2 and record["auc"] is None and record["throughput"] > 0
