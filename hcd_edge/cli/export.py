@@ -1,0 +1,30 @@
+"""`hcd-edge export`: a training checkpoint -> ONNX with hcd-edge metadata, checked against torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ModelError
+from .errors import library_errors
+from .train import load_train_package
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="ONNX file to write.")
+@click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def export(checkpoint: Path, output: Path, opset: int, force: bool) -> None:
+    """Export CHECKPOINT (runs/NAME/best.pt) to ONNX: dynamic batch, spec and threshold in its metadata."""
+    with library_errors():
+        if output.exists() and not force:
+            raise ModelError(f"{output} exists; choose another -o or pass --force to replace it")
+        pkg = load_train_package()
+        result = pkg.export_checkpoint(checkpoint, output, opset=opset)
+    info = result.info
+    auc = info.metrics.get("auc")
+    click.echo(f"wrote {result.path} ({info.architecture}, opset {opset}, threshold {info.threshold:.3f}"
+               + (f", validation AUC {auc:.4f}" if isinstance(auc, float) else "") + ")")
+    click.echo(f"parity: max |delta logit| {result.max_abs_diff:.2g} between torch and ONNX Runtime")

@@ -1,0 +1,98 @@
+"""`hcd-edge train`: train a model on labelled patches into a run folder (needs hcd-edge[train])."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import TrainingUnavailable
+from .errors import library_errors
+from .options import IntListType, threads_option
+
+MODELS = ["hcdnet", "cnn", "resnet50"]
+
+
+def load_train_package():
+    """hcd_edge.train, or TrainingUnavailable saying how to install PyTorch."""
+    try:
+        import hcd_edge.train as train_package
+    except ImportError as exc:
+        raise TrainingUnavailable(
+            f"training needs PyTorch, which is not importable here ({exc}); "
+            "install it with: pip install 'hcd-edge[train]'"
+        ) from exc
+    return train_package
+
+
+@click.command("train")
+@click.option("--data", type=click.Path(path_type=Path), required=True,
+              help="Labelled patches: a Kaggle folder (train/ + train_labels.csv), class folders 0/ 1/, "
+              "or a folder of PCam camelyonpatch_level_2_split_*_{x,y}.h5 files.")
+@click.option("--model", type=click.Choice(MODELS), default="hcdnet", show_default=True,
+              help="hcdnet: small edge model; cnn: the seed three-block CNN; resnet50: ImageNet fine-tune.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder, e.g. runs/NAME.")
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
+              help="Peak (onecycle) or initial (plateau) learning rate.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-4, show_default=True)
+@click.option("--schedule", type=click.Choice(["onecycle", "plateau"]), default="onecycle", show_default=True)
+@click.option("--patience", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Stop after this many epochs without a better validation AUC (0: never).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the split, the initial weights and every epoch.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+              show_default=True)
+@click.option("--split", type=click.Choice(["stratified", "random"]), default="stratified", show_default=True)
+@click.option("--balance", type=click.Choice(["none", "class-weights", "undersample"]), default="none",
+              show_default=True)
+@click.option("--no-augment", is_flag=True, help="No dihedral or colour augmentation.")
+@click.option("--widths", type=IntListType(), default=None, help="Stage widths, e.g. 32,64,128,256.")
+@click.option("--block", type=click.Choice(["separable", "plain"]), default="separable", show_default=True,
+              help="hcdnet: depthwise-separable or plain 3x3 blocks.")
+@click.option("--pool", type=click.Choice(["centre", "global"]), default="centre", show_default=True,
+              help="hcdnet: global + centre-third pooling, or global only.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.3, show_default=True)
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="resnet50: local ImageNet state_dict file (else torchvision downloads it).")
+@click.option("--head-epochs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="resnet50: epochs with the backbone frozen before the top layers unfreeze.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N patches.")
+@click.option("--tta", is_flag=True, help="Also report validation AUC averaged over the 8 dihedral views.")
+@click.option("--data-name", default="", help="Name and licence of the data, kept in the model's provenance.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty --out.")
+@threads_option
+def train(**options) -> None:
+    """Train a model on labelled patches; writes best.pt, last.pt, metrics and plots to --out."""
+    with library_errors():
+        pkg = load_train_package()
+        from hcd_edge.train.progress import ConsoleProgress
+
+        resume, force = options.pop("resume"), options.pop("force")
+        result = pkg.train(_config(pkg, options), ConsoleProgress(), resume=resume, overwrite=force)
+    m = result.metrics
+    click.echo(f"validation AUC {m['auc']:.4f}, accuracy {m['accuracy']:.4f} at threshold "
+               f"{m['threshold']:.3f} (best epoch {m['best_epoch']}); wrote {result.best}, "
+               f"{result.out / 'metrics.json'} and {result.out / 'plots'}")
+    click.echo(f"next: hcd-edge export {result.best} -o model.onnx")
+
+
+def _config(pkg, o: dict):
+    from hcd_edge.train.augment import Augment
+    from hcd_edge.train.split import Balance, SplitKind
+
+    model = pkg.ModelConfig(arch=pkg.Arch(o["model"]), widths=o["widths"] or (), dropout=o["dropout"],
+                            block=pkg.Block(o["block"]), pool=pkg.Pool(o["pool"]))
+    return pkg.TrainConfig(
+        data=o["data"], out=o["out"], model=model, epochs=o["epochs"], batch_size=o["batch_size"],
+        lr=o["lr"], weight_decay=o["weight_decay"], schedule=pkg.Schedule(o["schedule"]),
+        patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"],
+        split=SplitKind(o["split"]), balance=Balance(o["balance"]),
+        augment=Augment.off() if o["no_augment"] else Augment(), weights=o["weights"],
+        head_epochs=o["head_epochs"], limit=o["limit"], tta=o["tta"], threads=o["threads"],
+        data_name=o["data_name"], command=shlex.join(["hcd-edge", *sys.argv[1:]]),
+    )

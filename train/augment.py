@@ -1,0 +1,84 @@
+"""Batch transforms in torch: uint8 NHWC -> normalized NCHW, dihedral group, light colour jitter.
+
+The label of a patch (tumour in the centre 32x32) is unchanged by the 8 symmetries of the
+square, so they are free data; stain and scanner variation motivates the colour jitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from hcd_edge.spec import PreprocessSpec
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training-time augmentation settings."""
+
+    dihedral: bool = True  # random rotation by k*90 degrees and mirror
+    brightness: float = 0.1  # multiply by 1 + U(-b, b)
+    contrast: float = 0.1  # scale around the patch mean by 1 + U(-c, c)
+    saturation: float = 0.1  # blend with grey by U(-s, s)
+    stain: float = 0.03  # per-channel gain 1 + U(-s, s): stain and scanner variation
+
+    @classmethod
+    def off(cls) -> Augment:
+        """No augmentation."""
+        return cls(dihedral=False, brightness=0.0, contrast=0.0, saturation=0.0, stain=0.0)
+
+
+def to_unit(pixels: torch.Tensor) -> torch.Tensor:
+    """(N, 96, 96, 3) uint8 -> (N, 3, 96, 96) float32 in [0, 1]."""
+    return pixels.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def normalize(x: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
+    """(x - mean) / std per channel, x in units of pixel/255, exactly as the decoder does."""
+    mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Transform k (0-7) of the dihedral group: rotate by 90*(k % 4) degrees, mirror when k >= 4."""
+    y = torch.rot90(x, k % 4, dims=(2, 3))
+    return torch.flip(y, dims=(3,)) if k >= 4 else y
+
+
+def random_dihedral(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each patch of the batch under its own random dihedral transform."""
+    ks = torch.randint(0, 8, (x.shape[0],), generator=gen)
+    out = torch.empty_like(x)
+    for k in range(8):
+        rows = (ks == k).nonzero(as_tuple=True)[0]
+        if rows.numel():
+            out[rows] = dihedral(x[rows], k)
+    return out
+
+
+def colour_jitter(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
+    """Light per-patch brightness, contrast, saturation and stain jitter on [0, 1] images."""
+    n = x.shape[0]
+
+    def uniform(scale: float, *shape: int) -> torch.Tensor:
+        return (torch.rand((n, *shape), generator=gen) * 2 - 1) * scale
+
+    x = x * (1 + uniform(aug.brightness, 1, 1, 1)) * (1 + uniform(aug.stain, 3, 1, 1))
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * (1 + uniform(aug.contrast, 1, 1, 1)) + mean
+    grey = x.mean(dim=1, keepdim=True)
+    x = grey + (x - grey) * (1 + uniform(aug.saturation, 1, 1, 1))
+    return x.clamp_(0.0, 1.0)
+
+
+def training_batch(pixels: torch.Tensor, spec: PreprocessSpec, aug: Augment,
+                   gen: torch.Generator) -> torch.Tensor:
+    """uint8 NHWC patches -> augmented, normalized NCHW model input."""
+    x = to_unit(pixels)
+    if aug.dihedral:
+        x = random_dihedral(x, gen)
+    if max(aug.brightness, aug.contrast, aug.saturation, aug.stain) > 0:
+        x = colour_jitter(x, aug, gen)
+    return normalize(x, spec)

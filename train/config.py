@@ -1,0 +1,77 @@
+"""The settings of one training run, stored in its checkpoints so a resume can check them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+from hcd_edge.errors import DataError
+
+from .augment import Augment
+from .models import Arch, ModelConfig
+from .split import Balance, SplitKind
+
+
+class Schedule(str, Enum):
+    """Learning-rate schedule within a stage."""
+
+    ONECYCLE = "onecycle"  # warm up to lr, then anneal to ~0 over the stage (per step)
+    PLATEAU = "plateau"  # keep lr, divide it by 3 when validation AUC stalls (per epoch)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a run computes (plus where it writes and how fast)."""
+
+    data: Path
+    out: Path
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3  # peak (one-cycle) or initial (plateau); ResNet50 stage 2 uses lr / 10
+    weight_decay: float = 1e-4
+    schedule: Schedule = Schedule.ONECYCLE
+    patience: int = 5  # stop a stage after this many epochs without a better val AUC; 0 = never
+    seed: int = 0
+    val_fraction: float = 0.2
+    split: SplitKind = SplitKind.STRATIFIED
+    balance: Balance = Balance.NONE
+    augment: Augment = field(default_factory=Augment)
+    weights: Path | None = None  # ResNet50 ImageNet state_dict file
+    head_epochs: int = 1  # ResNet50: epochs with the backbone frozen before unfreezing the top
+    limit: int | None = None  # use only the first N patches (of each PCam split)
+    tta: bool = False  # also report validation AUC averaged over the 8 dihedral transforms
+    threads: int | None = None  # torch CPU threads; None = all cores
+    data_name: str = ""  # recorded in provenance, e.g. "Kaggle HCD train subset (CC0)"
+    command: str = ""  # the command line, recorded in provenance
+
+    def __post_init__(self) -> None:
+        checks = [(self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
+                  (self.lr > 0, "the learning rate must be positive"),
+                  (self.patience >= 0, "patience must be >= 0"),
+                  (self.head_epochs >= 0, "head epochs must be >= 0")]
+        for ok, message in checks:
+            if not ok:
+                raise DataError(f"invalid training settings: {message}")
+        if self.weights is not None and self.model.arch is not Arch.RESNET50:
+            raise DataError("--weights is for --model resnet50 only")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        d = asdict(self)
+        d.update(data=str(self.data), out=str(self.out), model=self.model.to_dict(),
+                 schedule=self.schedule.value, split=self.split.value, balance=self.balance.value,
+                 weights=str(self.weights) if self.weights else None)
+        return d
+
+    def resume_key(self) -> dict:
+        """The fields a resumed run must share with the run it continues."""
+        d = self.to_dict()
+        for name in ("out", "threads", "command", "data"):
+            d.pop(name)
+        return d
+
+    def with_out(self, out: Path) -> TrainConfig:
+        """The same run writing to another folder."""
+        return replace(self, out=Path(out))

@@ -1,0 +1,302 @@
+"""The training loop: stages, epochs, early stopping on validation AUC, best and last checkpoints.
+
+Every epoch reseeds its own generators from (seed, epoch), so what epoch e computes depends only
+on the seed and the state saved after epoch e-1: a resumed run repeats an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hcd_edge.errors import DataError
+
+from .augment import training_batch
+from .checkpoint import BEST, LAST, ModelCheckpoint, load_checkpoint_doc, save_model_checkpoint
+from .config import Schedule, TrainConfig
+from .evaluate import bce_loss, predict_logits, sigmoid
+from .finish import TrainResult, finish_run
+from .metrics import EpochRecord, roc_auc, summary, youden_threshold
+from .models import Arch, build_model, top_layer_prefixes
+from .prepare import Prepared, prepare_data
+from .progress import SilentProgress, TrainProgress
+from .split import Balance, undersample
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One fine-tuning stage: how long, how fast, which parameters learn."""
+
+    epochs: int
+    lr: float
+    trainable: tuple[str, ...] | None  # parameter-name prefixes; None = every parameter
+
+
+@dataclass
+class RunState:
+    """Where a run stands; saved in last.pt after every epoch."""
+
+    stage: int = 0
+    epoch_in_stage: int = 0
+    history: list[EpochRecord] = field(default_factory=list)
+    best_auc: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+
+@dataclass
+class _Run:
+    """What the epochs of a run share."""
+
+    config: TrainConfig
+    data: Prepared
+    model: nn.Module
+    device: torch.device
+    state: RunState
+    progress: TrainProgress
+    resume: dict | None  # last.pt's resume section when continuing a run
+
+
+def stage_plans(config: TrainConfig) -> list[StagePlan]:
+    """One stage; for ResNet50 a frozen-backbone stage, then the top layers at lr / 10."""
+    if config.model.arch is not Arch.RESNET50:
+        return [StagePlan(config.epochs, config.lr, None)]
+    head = min(config.head_epochs, config.epochs)
+    plans = [StagePlan(head, config.lr, ("fc.",)),
+             StagePlan(config.epochs - head, config.lr / 10, top_layer_prefixes(Arch.RESNET50))]
+    return [p for p in plans if p.epochs > 0]
+
+
+def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume: bool = False,
+          overwrite: bool = False) -> TrainResult:
+    """Train config.model on config.data into config.out (best.pt, last.pt, metrics, plots)."""
+    progress = progress or SilentProgress()
+    _check_out(Path(config.out), resume, overwrite)
+    with torch_settings(config.threads):
+        data = prepare_data(config)
+        progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches "
+                      f"from {data.provenance['data']['source']}")
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        torch.manual_seed(config.seed)  # initial weights
+        model = build_model(config.model, config.weights).to(device)
+        run = _Run(config, data, model, device, RunState(), progress, None)
+        if resume:
+            _restore(run)
+        for index, plan in enumerate(stage_plans(config)):
+            if index >= run.state.stage:
+                _run_stage(run, index, plan)
+        return finish_run(run.config, run.data, run.model, run.device, run.state.history, progress)
+
+
+@contextlib.contextmanager
+def torch_settings(threads: int | None) -> Iterator[None]:
+    """Thread count and deterministic algorithms for the run; restored afterwards."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    if resume:
+        if not (out / LAST).is_file():
+            raise DataError(f"cannot resume: {out / LAST} does not exist (train without --resume first)")
+        return
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise DataError(f"{out} is not empty; choose a new --out, pass --resume to continue "
+                        "the run there, or --force to overwrite it")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _restore(run: _Run) -> None:
+    doc = load_checkpoint_doc(run.config.out / LAST)
+    saved = doc.get("resume") or {}
+    if saved.get("config") != run.config.resume_key():
+        diff = sorted(k for k, v in run.config.resume_key().items() if saved.get("config", {}).get(k) != v)
+        raise DataError(f"cannot resume {run.config.out}: settings differ from the saved run ({', '.join(diff)}); "
+                        "give the same options, or train into a new --out")
+    if saved.get("fingerprint") != run.data.fingerprint:
+        raise DataError(f"cannot resume {run.config.out}: the training data or its split changed")
+    run.model.load_state_dict(doc["state_dict"])
+    s = saved["state"]
+    run.state = RunState(stage=s["stage"], epoch_in_stage=s["epoch_in_stage"],
+                         history=[EpochRecord(**r) for r in s["history"]], best_auc=s["best_auc"],
+                         best_epoch=s["best_epoch"], bad_epochs=s["bad_epochs"])
+    run.resume = saved
+    run.progress.note(f"resuming {run.config.out} after epoch {len(run.state.history)}")
+
+
+def _run_stage(run: _Run, index: int, plan: StagePlan) -> None:
+    _set_trainable(run.model, plan)
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=plan.lr, weight_decay=run.config.weight_decay)
+    steps = _steps_per_epoch(run)
+    scheduler = _scheduler(run.config.schedule, optimizer, plan, steps)
+    scaler = torch.amp.GradScaler("cuda", enabled=run.device.type == "cuda")
+    if run.resume is not None and run.state.epoch_in_stage > 0:
+        optimizer.load_state_dict(run.resume["optimizer"])
+        scheduler.load_state_dict(run.resume["scheduler"])
+        scaler.load_state_dict(run.resume["scaler"])
+    if plan.trainable is not None:
+        run.progress.note(f"stage {index + 1}: training {', '.join(plan.trainable)} at lr {plan.lr:g}")
+    while run.state.epoch_in_stage < plan.epochs:
+        probs = _epoch(run, plan, optimizer, scheduler, scaler)
+        done = _after_epoch(run, probs) or run.state.epoch_in_stage + 1 >= plan.epochs
+        run.state.epoch_in_stage += 1
+        if done:
+            run.state.stage, run.state.epoch_in_stage, run.state.bad_epochs = index + 1, 0, 0
+        _save_last(run, optimizer, scheduler, scaler)
+        if done:
+            break
+
+
+def _set_trainable(model: nn.Module, plan: StagePlan) -> None:
+    for name, p in model.named_parameters():
+        p.requires_grad_(plan.trainable is None or name.startswith(plan.trainable))
+
+
+def _train_mode(model: nn.Module) -> None:
+    """Training mode, except batch norms whose parameters are frozen keep their statistics."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters()):
+            m.eval()
+
+
+def _steps_per_epoch(run: _Run) -> int:
+    n = len(run.data.train)
+    if run.config.balance is Balance.UNDERSAMPLE:
+        n = 2 * int(min(run.data.train.labels.sum(), n - run.data.train.labels.sum()))
+    return max(n // run.config.batch_size, 1)
+
+
+def _scheduler(kind: Schedule, optimizer: torch.optim.Optimizer, plan: StagePlan, steps: int):
+    if kind is Schedule.ONECYCLE:
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=plan.lr, total_steps=plan.epochs * steps,
+                                                   pct_start=0.25)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=1 / 3, patience=1)
+
+
+def _epoch_order(run: _Run, gen: torch.Generator, epoch: int) -> torch.Tensor:
+    """Training row order for the epoch (undersampled afresh each epoch when asked)."""
+    labels = run.data.train.labels
+    rows = np.arange(len(labels))
+    if run.config.balance is Balance.UNDERSAMPLE:
+        rows = undersample(labels, rows, seed=_epoch_seed(run.config.seed, epoch))
+    return torch.from_numpy(rows)[torch.randperm(len(rows), generator=gen)]
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % (2**63 - 1)
+
+
+def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarray:
+    """Train one epoch and validate; appends the EpochRecord and returns validation probabilities."""
+    epoch = len(run.state.history) + 1
+    seed = _epoch_seed(run.config.seed, epoch)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # dropout draws from the global generator
+    start = time.perf_counter()
+    order = _epoch_order(run, gen, epoch)
+    bs, steps = run.config.batch_size, _steps_per_epoch(run)
+    run.progress.epoch_start(epoch, run.config.epochs, steps)
+    _train_mode(run.model)
+    pixels, labels = torch.from_numpy(run.data.train.pixels), torch.from_numpy(run.data.train.labels)
+    total_loss = total_right = seen = 0.0
+    for step in range(steps):
+        rows = order[step * bs:(step + 1) * bs]
+        x = training_batch(pixels[rows], run.data.spec, run.config.augment, gen).to(run.device)
+        y = labels[rows].float().to(run.device)
+        loss, logits = _step(run, x, y, optimizer, scaler)
+        if run.config.schedule is Schedule.ONECYCLE:
+            scheduler.step()
+        total_loss += loss * len(rows)
+        total_right += float(((logits >= 0) == (y >= 0.5)).sum())
+        seen += len(rows)
+        run.progress.step(total_loss / seen)
+    val_logits = predict_logits(run.model, run.data.val.pixels, run.data.spec, device=run.device)
+    probs = sigmoid(val_logits)
+    auc = roc_auc(run.data.val.labels, probs)
+    if run.config.schedule is Schedule.PLATEAU:
+        scheduler.step(0.0 if math.isnan(auc) else auc)
+    run.state.history.append(EpochRecord(
+        epoch=epoch, stage=run.state.stage, lr=float(optimizer.param_groups[0]["lr"]),
+        train_loss=total_loss / seen, train_acc=total_right / seen,
+        val_loss=bce_loss(val_logits, run.data.val.labels),
+        val_acc=float(((probs >= 0.5) == (run.data.val.labels == 1)).mean()), val_auc=auc,
+        seconds=time.perf_counter() - start))
+    return probs
+
+
+def _step(run: _Run, x: torch.Tensor, y: torch.Tensor, optimizer, scaler) -> tuple[float, torch.Tensor]:
+    weight = run.data.pos_weight
+    pos_weight = torch.tensor(weight, device=run.device) if weight is not None else None
+    with torch.autocast("cuda", dtype=torch.float16, enabled=run.device.type == "cuda"):
+        logits = run.model(x).reshape(-1)
+    loss = F.binary_cross_entropy_with_logits(logits.float(), y, pos_weight=pos_weight)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return float(loss.detach()), logits.detach()
+
+
+def _after_epoch(run: _Run, probs: np.ndarray) -> bool:
+    """Report the epoch, keep the best checkpoint; True when the stage should stop early."""
+    record, state = run.state.history[-1], run.state
+    improved = state.best_epoch == 0 or record.val_auc > state.best_auc
+    if improved:
+        state.best_auc, state.best_epoch, state.bad_epochs = record.val_auc, record.epoch, 0
+        _save_best(run, probs)
+    else:
+        state.bad_epochs += 1
+    run.progress.epoch_end(record, state.best_auc)
+    stop = run.config.patience > 0 and state.bad_epochs >= run.config.patience
+    if stop:
+        run.progress.note(f"early stop: no better validation AUC for {state.bad_epochs} epochs "
+                          f"(best {state.best_auc:.4f} at epoch {state.best_epoch})")
+    return stop
+
+
+def _model_checkpoint(run: _Run, threshold: float, metrics: dict) -> ModelCheckpoint:
+    state_dict = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+    return ModelCheckpoint(run.config.model, state_dict, run.data.spec, threshold, metrics,
+                           run.data.provenance, len(run.state.history))
+
+
+def _save_best(run: _Run, probs: np.ndarray) -> None:
+    labels = run.data.val.labels
+    threshold = youden_threshold(labels, probs)
+    save_model_checkpoint(run.config.out / BEST,
+                          _model_checkpoint(run, threshold, summary(labels, probs, threshold)))
+
+
+def _save_last(run: _Run, optimizer, scheduler, scaler) -> None:
+    s = run.state
+    extra = {
+        "config": run.config.resume_key(), "fingerprint": run.data.fingerprint,
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict(),
+        "state": {"stage": s.stage, "epoch_in_stage": s.epoch_in_stage,
+                  "history": [r.__dict__ for r in s.history], "best_auc": s.best_auc,
+                  "best_epoch": s.best_epoch, "bad_epochs": s.bad_epochs},
+    }
+    save_model_checkpoint(run.config.out / LAST, _model_checkpoint(run, 0.5, {}), extra)
