@@ -65,9 +65,10 @@ def packaged_starter() -> Path:
 
 def missing_starter_message(model: Path) -> str:
     """What to do when there is no --engine and no starter model."""
+    why = " (this hcd-edge was installed without it)" if model == packaged_starter() else ""
     return (
-        f"no --engine given and the starter model {model} is not there (this hcd-edge was "
-        "installed without it). Build an engine from your own model and pass it:\n"
+        f"no --engine given and the starter model {model} is not there{why}. Build an engine "
+        "from your own model and pass it:\n"
         "  hcd-edge build-engine MODEL.onnx --precision int8 --calib PATCHES/\n"
         "  hcd-edge score PATCHES/ --engine engines/MODEL-int8-onnxruntime"
     )

@@ -54,3 +54,29 @@ def reference_probabilities(model: Path, pixels: np.ndarray) -> np.ndarray:
     session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     logits = session.run(None, {"input": np.ascontiguousarray(x, dtype=np.float32)})[0].ravel()
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+
+# file name -> decode status (or the duplicate status) of each bad input write_bad_inputs makes
+BAD_INPUTS = {
+    "broken_link.tif": 1,  # OPEN_FAILED
+    "directory.tif": 2,  # NOT_A_FILE
+    "empty.tif": 3,  # EMPTY_FILE
+    "not_tiff.tif": 10,  # NOT_TIFF
+    "small.tif": 20,  # WRONG_SIZE
+    "grey.tif": 21,  # NOT_RGB
+    "sub/p00003.tif": 100,  # DUPLICATE_ID of p00003.tif
+}
+
+
+def write_bad_inputs(folder: Path) -> None:
+    """One file of every kind hcd-edge must report instead of scoring (see BAD_INPUTS)."""
+    (folder / "broken_link.tif").symlink_to(folder / "does-not-exist.tif")
+    (folder / "directory.tif").mkdir()
+    (folder / "empty.tif").write_bytes(b"")
+    (folder / "not_tiff.tif").write_text("id,label\nnot a tiff\n")
+    rng = np.random.default_rng(5)
+    tifffile.imwrite(folder / "small.tif", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8),
+                     photometric="rgb")
+    tifffile.imwrite(folder / "grey.tif", rng.integers(0, 255, (96, 96), dtype=np.uint8))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "p00003.tif").write_bytes((folder / "p00003.tif").read_bytes())

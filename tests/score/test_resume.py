@@ -1,0 +1,108 @@
+"""Interrupted runs: rows kept in FILE.partial, --resume scores the rest, the file is the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from hcd_edge import score_partial
+from hcd_edge.errors import DataError
+from hcd_edge.score import ScoreInterrupted, ScoreRequest, score
+from hcd_edge.score_output import OutputFormat
+from hcd_edge.score_partial import partial_path
+
+
+def request(folder, out, engine_dir, **options):
+    return ScoreRequest(inputs=(folder,), out=out, engine=engine_dir, batch=4, threads=1,
+                        recursive=True, **options)
+
+
+def interrupt_after(monkeypatch, batches: int) -> None:
+    """Make the run stop with Ctrl-C once `batches` lines of rows were saved."""
+    original = score_partial.PartialLog.append
+    calls = []
+
+    def append(self, rows):
+        if rows and len(calls) == batches:
+            raise KeyboardInterrupt
+        if rows:
+            calls.append(len(rows))
+        original(self, rows)
+
+    monkeypatch.setattr(score_partial.PartialLog, "append", append)
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.CSV, OutputFormat.KAGGLE, OutputFormat.JSONL])
+def test_resume_after_ctrl_c_writes_the_uninterrupted_files(tmp_path, messy_folder, engine_dir,
+                                                            monkeypatch, fmt):
+    whole = score(request(messy_folder, tmp_path / "whole.out", engine_dir, fmt=fmt))
+    out = tmp_path / "resumed.out"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 3)  # the duplicates' line, then two batches of 4
+        with pytest.raises(ScoreInterrupted) as stop:
+            score(request(messy_folder, out, engine_dir, fmt=fmt))
+    assert stop.value.saved == 9 and stop.value.partial == partial_path(out)
+    assert not out.exists() and partial_path(out).exists()
+    resumed = score(request(messy_folder, out, engine_dir, fmt=fmt, resume=True))
+    assert resumed.resumed == 9 and resumed.summary["counts"]["resumed"] == 9
+    for a, b in zip(whole.outputs, resumed.outputs, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert not partial_path(out).exists()
+
+
+def test_a_torn_last_line_is_scored_again(tmp_path, good_folder, engine_dir, monkeypatch):
+    score(request(good_folder, tmp_path / "whole.csv", engine_dir))
+    out = tmp_path / "s.csv"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 2)
+        with pytest.raises(ScoreInterrupted):
+            score(request(good_folder, out, engine_dir))
+    with open(partial_path(out), "a") as fh:
+        fh.write('{"rows": [["/x/p.tif", "p", "0.5')  # a kill in the middle of a write
+    result = score(request(good_folder, out, engine_dir, resume=True))
+    assert result.resumed == 8
+    assert out.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_a_leftover_partial_is_not_overwritten_without_resume(tmp_path, good_folder, engine_dir,
+                                                            monkeypatch):
+    out = tmp_path / "s.csv"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 1)
+        with pytest.raises(ScoreInterrupted):
+            score(request(good_folder, out, engine_dir))
+    before = partial_path(out).read_bytes()
+    with pytest.raises(DataError, match=r"s\.csv\.partial holds rows .* add --resume"):
+        score(request(good_folder, out, engine_dir))
+    assert partial_path(out).read_bytes() == before
+
+
+def test_resume_with_other_options_is_refused_naming_both(tmp_path, good_folder, engine_dir,
+                                                        monkeypatch):
+    out = tmp_path / "s.csv"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 1)
+        with pytest.raises(ScoreInterrupted):
+            score(request(good_folder, out, engine_dir))
+    with pytest.raises(DataError, match=r"--threshold 0\.2.*this run uses .*--threshold 0\.9"):
+        score(request(good_folder, out, engine_dir, resume=True, threshold=0.9))
+
+
+def test_a_file_that_is_not_a_partial_is_refused(tmp_path, good_folder, engine_dir):
+    out = tmp_path / "s.csv"
+    partial_path(out).write_text("id,probability\n")
+    with pytest.raises(DataError, match="not an hcd-edge partial file"):
+        score(request(good_folder, out, engine_dir, resume=True))
+
+
+def test_resume_without_a_partial_scores_everything(tmp_path, good_folder, engine_dir):
+    result = score(request(good_folder, tmp_path / "s.csv", engine_dir, resume=True))
+    assert result.resumed == 0 and result.counts.scored == 45
+
+
+def test_ctrl_c_before_any_row_leaves_nothing_behind(tmp_path, good_folder, engine_dir, monkeypatch):
+    out = tmp_path / "s.csv"
+    interrupt_after(monkeypatch, 0)
+    with pytest.raises(ScoreInterrupted) as stop:
+        score(request(good_folder, out, engine_dir))
+    assert stop.value.saved == 0
+    assert not out.exists() and not partial_path(out).exists()
