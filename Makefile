@@ -41,8 +41,10 @@ bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/run_all.py
 
 FUZZ_SECONDS ?= 60
+FUZZ_CORPUS ?= fuzz-corpus-work
 fuzz: $(VENV)/.stamp-dev
-	$(PY) tests/fuzz/fuzz_decode.py -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus
+	$(PY) tests/fuzz/seeds.py $(FUZZ_CORPUS)
+	$(PY) tests/fuzz/fuzz_decode.py -max_total_time=$(FUZZ_SECONDS) $(FUZZ_CORPUS)
 
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check hcd_edge train tests benchmarks

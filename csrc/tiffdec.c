@@ -58,6 +58,8 @@ typedef struct {
 static int strip_bounds(const plane_job *pj, uint32_t index, uint32_t *off, uint32_t *count) {
     *off = hcd_array_get(&pj->lay->offsets, pj->lay->big_endian, index);
     *count = hcd_array_get(&pj->lay->counts, pj->lay->big_endian, index);
+    if (*off == 0 || *count == 0)
+        return HCD_MISSING_DATA; /* a sparse strip: tifffile would fill it with zeros */
     if (*off > pj->len || *count > pj->len - *off)
         return HCD_TRUNCATED;
     return HCD_OK;

@@ -36,6 +36,7 @@ typedef enum {
     HCD_NOT_8BIT = 22,
     HCD_UNSUPPORTED = 23,
     HCD_CORRUPT_DATA = 24,
+    HCD_MISSING_DATA = 25,
     /* Internal: a valid-looking TIFF the native parser does not handle (tiled, JPEG, BigTIFF,
      * ...). The Python layer decodes it with tifffile; callers never see this value. */
     HCD_NEEDS_FALLBACK = 100,

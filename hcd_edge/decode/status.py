@@ -22,6 +22,7 @@ class DecodeStatus(IntEnum):
     NOT_8BIT = 22  # bits per sample other than 8
     UNSUPPORTED = 23  # a TIFF feature neither the native decoder nor tifffile can read
     CORRUPT_DATA = 24  # compressed data that does not decompress to the expected size
+    MISSING_DATA = 25  # a strip or tile without data (offset or byte count 0)
 
 
 _MESSAGES = {
@@ -41,6 +42,8 @@ _MESSAGES = {
     DecodeStatus.NOT_8BIT: "the image is not 8 bits per sample",
     DecodeStatus.UNSUPPORTED: "the TIFF uses a feature that cannot be decoded",
     DecodeStatus.CORRUPT_DATA: "the compressed image data is corrupt",
+    DecodeStatus.MISSING_DATA: "part of the image has no data (a strip or tile with offset or "
+    "byte count 0), so the patch is incomplete",
 }
 
 

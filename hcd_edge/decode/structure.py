@@ -80,9 +80,12 @@ def _chain_loops(data: bytes, order: str, first: int, following: int) -> bool:
 
 
 def segments_status(page, size: int) -> DecodeStatus:
-    """TRUNCATED when a strip or tile lies past the end of the file, or an uncompressed strip
-    holds fewer bytes than its rows need; else OK. page is a 96x96 RGB 8-bit tifffile page."""
+    """MISSING_DATA for a strip or tile without data; TRUNCATED when one lies past the end of
+    the file or an uncompressed strip holds fewer bytes than its rows need; else OK.
+    page is a 96x96 RGB 8-bit tifffile page."""
     offsets, counts = page.dataoffsets, page.databytecounts
+    if any(offset == 0 or count == 0 for offset, count in zip(offsets, counts)):
+        return DecodeStatus.MISSING_DATA  # tifffile would fill the gap with zeros: refuse it
     if any(offset + count > size for offset, count in zip(offsets, counts)):
         return DecodeStatus.TRUNCATED
     if int(page.compression) != 1 or page.is_tiled:

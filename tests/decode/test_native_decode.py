@@ -83,7 +83,8 @@ def test_malformed_cases_tifffile_tolerates_still_fail_or_decode_without_crash(m
 
 @pytest.mark.parametrize("expected", [DecodeStatus.NOT_RGB, DecodeStatus.NOT_8BIT,
                                       DecodeStatus.WRONG_SIZE, DecodeStatus.TRUNCATED,
-                                      DecodeStatus.NOT_TIFF, DecodeStatus.BAD_IFD])
+                                      DecodeStatus.NOT_TIFF, DecodeStatus.BAD_IFD,
+                                      DecodeStatus.MISSING_DATA])
 def test_native_and_tifffile_agree_on_each_genuine_error(malformed, expected):
     native = _native()
     row = np.empty((96, 96, 3), dtype=np.uint8)
