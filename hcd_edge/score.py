@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from .manifest import Manifest, read_manifest
 from .pipeline import DEFAULT_BATCH, DEFAULT_SLOTS, PipelineConfig, ScoringPipeline
 from .runtime.base import Executor
 from .score_output import OutputFormat, check_output_path, write_outputs
-from .score_partial import PartialLog, RunKey, partial_path, read_partial
+from .score_partial import PartialLog, RunKey, iter_partial_rows, partial_path
 from .score_rows import Counts, Row, batch_rows, split_duplicates
 from .sources import PatchRef, collect_patches
 from .tta import Tta
@@ -123,26 +124,28 @@ def _resolve_engine(request: ScoreRequest, refs: list[PatchRef], progress: Build
         from .default_engine import default_engine
 
         unique, _ = split_duplicates(refs)
-        chosen = default_engine(unique, model=request.starter_model, threads=request.threads,
+        chosen = default_engine([refs[p] for p in unique], model=request.starter_model,
+                                threads=request.threads,
                                 progress=progress)
         folder, default = chosen.engine_dir, True
     return _Engine(folder, read_manifest(folder), default, time.perf_counter() - began)
 
 
-def _open_log(partial: Path, key: RunKey, resume: bool) -> tuple[PartialLog, dict[str, Row]]:
+def _open_log(partial: Path, key: RunKey, resume: bool) -> tuple[PartialLog, set[str]]:
     if resume and partial.exists():
         return PartialLog.reopen(partial, key)
-    return PartialLog.create(partial, key), {}
+    return PartialLog.create(partial, key), set()
 
 
 class _Run:
     """One scoring run over an open executor."""
 
     def __init__(self, request: ScoreRequest, engine: _Engine, refs: list[PatchRef],
-                 threshold: float, log: PartialLog, done: dict[str, Row], progress: BuildProgress):
+                 threshold: float, log: PartialLog, done: set[str], progress: BuildProgress):
         self.request, self.engine, self.refs = request, engine, refs
         self.threshold, self.log, self.done, self.progress = threshold, log, done, progress
-        self.saved = len(done)
+        self.resumed = sum(str(r.path) in done for r in refs) if done else 0
+        self.saved = self.resumed
 
     def execute(self, executor: Executor) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
@@ -153,7 +156,7 @@ class _Run:
         began = time.perf_counter()
         self.progress.start(SCORE_TASK, len(self.refs))
         try:
-            self.progress.advance(SCORE_TASK, len(self.done))
+            self.progress.advance(SCORE_TASK, self.resumed)
             self._score(pipeline)
         except KeyboardInterrupt as exc:
             raise ScoreInterrupted(self.log.path, self.saved, len(self.refs)) from exc
@@ -168,17 +171,19 @@ class _Run:
             from .score_summary import write_summary
 
             write_summary(request.summary, summary)
-        return ScoreResult(counts, outputs, summary, resumed=len(self.done))
+        return ScoreResult(counts, outputs, summary, resumed=self.resumed)
 
     def _score(self, pipeline: ScoringPipeline) -> None:
         unique, duplicates = split_duplicates(self.refs)
-        self._save([r for r in duplicates if r.path not in self.done])
-        todo = [r for r in unique if str(r.path) not in self.done]
-        for result in pipeline.run(r.path for r in todo):
+        waiting = deque((p, row) for p, row in duplicates if row.path not in self.done)
+        todo = [p for p in unique if str(self.refs[p].path) not in self.done]
+        for result in pipeline.run(self.refs[p].path for p in todo):
             began = time.perf_counter()
-            self._save(batch_rows(result, todo[result.start : result.start + len(result)],
-                                  self.threshold))
+            positions = todo[result.start : result.start + len(result)]
+            rows = batch_rows(result, [self.refs[p] for p in positions], self.threshold)
+            self._save(_merge_in_order(positions, rows, waiting, upto=positions[-1]))
             pipeline.times.write += time.perf_counter() - began
+        self._save([row for _, row in waiting])
 
     def _save(self, rows: list[Row]) -> None:
         self.log.append(rows)
@@ -187,11 +192,15 @@ class _Run:
 
     def _finish(self) -> tuple[Counts, list[Path]]:
         self.log.close()
-        rows, _ = read_partial(self.log.path)
+        path, out, fmt = self.log.path, self.request.out, self.request.fmt
         counts = Counts()
-        outputs = write_outputs(_counted(_in_order(self.refs, rows, self.log.path), counts),
-                                self.request.out, self.request.fmt)
-        self.log.path.unlink()
+        try:  # the usual case: the log is in input order, so the outputs stream from it
+            outputs = write_outputs(_counted(_streamed(self.refs, path), counts), out, fmt)
+        except _OutOfOrder:  # resumed with other inputs (files added or removed): sort in memory
+            rows = {row.path: row for row in iter_partial_rows(path)}
+            counts = Counts()
+            outputs = write_outputs(_counted(_in_order(self.refs, rows, path), counts), out, fmt)
+        path.unlink()
         return counts, outputs
 
     def _summary(self, executor: Executor, pipeline: ScoringPipeline, counts: Counts,
@@ -201,10 +210,34 @@ class _Run:
         return run_summary(
             request=self.request, engine_dir=self.engine.folder, manifest=self.engine.manifest,
             default_engine=self.engine.default, executor=executor, pipeline=pipeline,
-            counts=counts, resumed=len(self.done), outputs=outputs, wall=wall,
+            counts=counts, resumed=self.resumed, outputs=outputs, wall=wall,
             setup=self.engine.setup_seconds, threshold=self.threshold,
             threads=self.request.threads or os.cpu_count() or 1,
         )
+
+
+class _OutOfOrder(Exception):
+    """The partial file's rows are not in the order of the inputs."""
+
+
+def _merge_in_order(positions: list[int], rows: list[Row], waiting: deque, upto: int) -> list[Row]:
+    """A batch's rows with the duplicate rows (position, row) that sort before position `upto`."""
+    merged = list(zip(positions, rows))
+    while waiting and waiting[0][0] < upto:
+        merged.append(waiting.popleft())
+    merged.sort(key=lambda item: item[0])
+    return [row for _, row in merged]
+
+
+def _streamed(refs: Sequence[PatchRef], log: Path) -> Iterator[Row]:
+    rows = iter_partial_rows(log)
+    for ref in refs:
+        row = next(rows, None)
+        if row is None or row.path != str(ref.path):
+            raise _OutOfOrder
+        yield row
+    if next(rows, None) is not None:
+        raise _OutOfOrder
 
 
 def _in_order(refs: Sequence[PatchRef], rows: dict[str, Row], log: Path) -> Iterator[Row]:

@@ -1,8 +1,9 @@
 """The partial file beside an output (FILE.partial): completed rows, kept so --resume loses nothing.
 
 It is JSON lines: a header naming what the rows depend on (engine, TTA, threshold), then one
-line per completed batch, appended and flushed as batches finish. A kill can only tear the
-last line; resuming drops a torn line (its batch is scored again) and appends after the rest.
+line per completed batch, appended and flushed as batches finish; rows are saved in input
+order (duplicate-id rows inside the batch line where they belong), so the final outputs
+stream from it without holding the rows in memory. A kill can only tear the last line; resuming drops a torn line (its batch is scored again) and appends after the rest.
 Whole batches are kept or dropped, so a resumed run cuts the remaining patches into the same
 batches an uninterrupted run would have, and the engine sees the same inputs.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -61,13 +63,13 @@ class PartialLog:
         return cls(path, fh)
 
     @classmethod
-    def reopen(cls, path: Path, key: RunKey) -> tuple[PartialLog, dict[str, Row]]:
-        """Open an existing partial file for appending; returns it and its rows by path."""
-        rows, end = read_partial(path, key)
+    def reopen(cls, path: Path, key: RunKey) -> tuple[PartialLog, set[str]]:
+        """Open an existing partial file for appending; returns it and the paths it has rows of."""
+        done, end = read_partial(path, key)
         fh = open(path, "r+", encoding="utf-8", newline="\n")
         fh.truncate(end)  # drop a torn last line
         fh.seek(end)
-        return cls(path, fh), rows
+        return cls(path, fh), done
 
     def append(self, rows: list[Row]) -> None:
         """Add one batch of rows and hand it to the OS."""
@@ -87,30 +89,44 @@ class PartialLog:
             self._fh.close()
 
 
-def read_partial(path: Path, key: RunKey | None = None) -> tuple[dict[str, Row], int]:
-    """Rows by path of a partial file and the byte length of its intact part.
+def read_partial(path: Path, key: RunKey | None = None) -> tuple[set[str], int]:
+    """Paths of the rows in a partial file and the byte length of its intact part.
 
     Raises DataError when the file is not a partial file or was made with another RunKey.
     """
+    done: set[str] = set()
     with open(path, "rb") as fh:
-        data = fh.read()
-    lines = data.split(b"\n")
-    header = _parse_header(path, lines[0] if len(lines) > 1 else b"")
-    if key is not None and header != asdict(key):
-        made = RunKey(**header).describe() if set(header) == set(asdict(key)) else str(header)
-        raise DataError(
-            f"{path} was made by a run with {made}; this run uses {key.describe()}. Resume with "
-            f"the same options, or delete {path} to start over"
-        )
-    rows: dict[str, Row] = {}
-    end = len(lines[0]) + 1
-    for line in lines[1:-1]:  # the last piece has no newline: empty, or torn by a kill
-        batch = _parse_batch(line)
-        if batch is None:
-            break
-        rows.update((r.path, r) for r in batch)
-        end += len(line) + 1
-    return rows, end
+        header = _parse_header(path, fh.readline())
+        _check_key(path, header, key)
+        end = fh.tell()
+        for line in fh:
+            batch = _parse_batch(line) if line.endswith(b"\n") else None  # no newline: torn
+            if batch is None:
+                break
+            done.update(r.path for r in batch)
+            end += len(line)
+    return done, end
+
+
+def iter_partial_rows(path: Path) -> Iterator[Row]:
+    """The rows of an intact partial file, in the order they were saved."""
+    with open(path, "rb") as fh:
+        _parse_header(path, fh.readline())
+        for line in fh:
+            batch = _parse_batch(line)
+            if batch is None:
+                raise DataError(f"{path} has a damaged line; delete it and score again")
+            yield from batch
+
+
+def _check_key(path: Path, header: dict, key: RunKey | None) -> None:
+    if key is None or header == asdict(key):
+        return
+    made = RunKey(**header).describe() if set(header) == set(asdict(key)) else str(header)
+    raise DataError(
+        f"{path} was made by a run with {made}; this run uses {key.describe()}. Resume with "
+        f"the same options, or delete {path} to start over"
+    )
 
 
 def _parse_header(path: Path, line: bytes) -> dict:

@@ -74,16 +74,17 @@ def duplicate_row(ref: PatchRef, kept: PatchRef) -> Row:
     return Row(str(ref.path), ref.id, "", "", int(RowStatus.DUPLICATE_ID), message)
 
 
-def split_duplicates(refs: Sequence[PatchRef]) -> tuple[list[PatchRef], list[Row]]:
-    """(refs to score, error rows of duplicates): the first path of each id (sorted) is scored."""
+def split_duplicates(refs: Sequence[PatchRef]) -> tuple[list[int], list[tuple[int, Row]]]:
+    """(positions to score, (position, error row) of duplicates): the first path of an id is scored."""
     first: dict[str, PatchRef] = {}
-    unique, duplicates = [], []
-    for ref in refs:
+    unique: list[int] = []
+    duplicates: list[tuple[int, Row]] = []
+    for position, ref in enumerate(refs):
         kept = first.setdefault(ref.id, ref)
         if kept is ref:
-            unique.append(ref)
+            unique.append(position)
         else:
-            duplicates.append(duplicate_row(ref, kept))
+            duplicates.append((position, duplicate_row(ref, kept)))
     return unique, duplicates
 
 

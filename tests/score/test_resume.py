@@ -37,13 +37,13 @@ def test_resume_after_ctrl_c_writes_the_uninterrupted_files(tmp_path, messy_fold
     whole = score(request(messy_folder, tmp_path / "whole.out", engine_dir, fmt=fmt))
     out = tmp_path / "resumed.out"
     with monkeypatch.context() as patch:
-        interrupt_after(patch, 3)  # the duplicates' line, then two batches of 4
+        interrupt_after(patch, 2)  # two batches of 4
         with pytest.raises(ScoreInterrupted) as stop:
             score(request(messy_folder, out, engine_dir, fmt=fmt))
-    assert stop.value.saved == 9 and stop.value.partial == partial_path(out)
+    assert stop.value.saved == 8 and stop.value.partial == partial_path(out)
     assert not out.exists() and partial_path(out).exists()
     resumed = score(request(messy_folder, out, engine_dir, fmt=fmt, resume=True))
-    assert resumed.resumed == 9 and resumed.summary["counts"]["resumed"] == 9
+    assert resumed.resumed == 8 and resumed.summary["counts"]["resumed"] == 8
     for a, b in zip(whole.outputs, resumed.outputs, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert not partial_path(out).exists()
@@ -106,3 +106,22 @@ def test_ctrl_c_before_any_row_leaves_nothing_behind(tmp_path, good_folder, engi
         score(request(good_folder, out, engine_dir))
     assert stop.value.saved == 0
     assert not out.exists() and not partial_path(out).exists()
+
+
+def test_resume_after_files_were_added_still_writes_every_row_in_path_order(tmp_path, good_folder,
+                                                                          engine_dir, monkeypatch):
+    import shutil
+
+    folder = tmp_path / "growing"
+    shutil.copytree(good_folder, folder)
+    out = tmp_path / "s.csv"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 2)
+        with pytest.raises(ScoreInterrupted):
+            score(request(folder, out, engine_dir))
+    shutil.copy(folder / "p00040.tif", folder / "a-first.tif")  # sorts before all scored rows
+    (folder / "p00001.tif").unlink()  # scored before the interruption, gone now
+    resumed = score(request(folder, out, engine_dir, resume=True))
+    fresh = score(request(folder, tmp_path / "fresh.csv", engine_dir))
+    assert resumed.resumed == 7 and resumed.counts.total == fresh.counts.total == 45
+    assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
