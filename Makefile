@@ -38,7 +38,7 @@ test: $(VENV)/.stamp-dev
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.stamp-dev
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS ?= fuzz-corpus-work

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             records += _measure_subject(subject, data, config, work)
             skipped += _gpu_rows(subject, data, config, work, records)
     _print_table(records)
-    path = write_results("inference", {"data": data.source, "seconds": args.seconds,
+    command = " ".join(["python -m benchmarks.inference", *(sys.argv[1:] if argv is None else argv)])
+    path = write_results("inference", {"command": command, "data": data.source, "seconds": args.seconds,
                                        "records": records, "skipped": skipped}, args.json)
     print(f"wrote {path}", file=sys.stderr)
     for line in skipped:

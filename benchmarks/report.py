@@ -1,0 +1,178 @@
+"""benchmarks/results/*.json -> benchmarks/REPORT.md with the machine described and PNG plots.
+
+    python -m benchmarks.report
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.machine import RESULTS_DIR, ROOT
+
+REPORT = ROOT / "benchmarks" / "REPORT.md"
+PLOTS_DIR = RESULTS_DIR / "plots"
+ORDER = ("decode", "inference", "end_to_end")  # sections in this order, others after
+RUNTIME_ORDER = ("torch-eager/fp32", "onnxruntime/fp32", "onnxruntime/int8", "tensorrt/fp16",
+                 "tensorrt/int8", "torch-tensorrt/fp16")
+
+
+def load_results(folder: Path = RESULTS_DIR) -> dict[str, dict]:
+    """{benchmark name: its JSON document} for every results file."""
+    docs = {}
+    for path in sorted(folder.glob("*.json")):
+        doc = json.loads(path.read_text())
+        docs[doc.get("benchmark", path.stem)] = doc
+    return docs
+
+
+def markdown_table(columns: list[str], rows: list[list]) -> str:
+    """A GitHub markdown table."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine_section(doc: dict) -> str:
+    """The machine a results file was measured on."""
+    m = doc.get("machine", {})
+    cpu, gpu = m.get("cpu", {}), m.get("gpu")
+    packages = ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v)
+    lines = [
+        f"- CPU: {cpu.get('brand')} ({cpu.get('arch')}, {cpu.get('cores')} cores visible; "
+        f"features {', '.join(cpu.get('features', []))})",
+        f"- GPU: {gpu['name'] + ' (sm ' + gpu['compute_capability'] + ')' if gpu else 'none'}",
+        f"- OS: {m.get('os')}; Python {m.get('python')}",
+        f"- Packages: {packages}",
+        f"- Commit {m.get('commit')}, measured {m.get('when')}",
+    ]
+    return "\n".join(lines)
+
+
+def inference_section(doc: dict) -> str:
+    """Throughput and latency per model, runtime and batch, with the ratios and plots."""
+    records = doc["records"]
+    rows = []
+    for r in records:
+        base = {(q["runtime"], q["precision"]): q["throughput"] for q in records
+                if q["model"] == r["model"] and q["batch"] == r["batch"]}
+        torch_tp, ort_tp = base.get(("torch-eager", "fp32")), base.get(("onnxruntime", "fp32"))
+        rows.append([r["model"], r["runtime"], r["precision"], r["batch"],
+                     "-" if r["auc"] is None else f"{r['auc']:.4f}",
+                     f"{r['latency_ms']['p50']:.2f}", f"{r['latency_ms']['p99']:.2f}",
+                     f"{r['throughput']:,.0f}", _ratio(r["throughput"], torch_tp),
+                     _ratio(r["throughput"], ort_tp)])
+    table = markdown_table(["model", "runtime", "precision", "batch", "AUC (val)", "p50 ms/batch",
+                            "p99 ms/batch", "patches/s", "x torch eager", "x ORT FP32"], rows)
+    plots = [plot_throughput(records), plot_latency(records, batch=64)]
+    images = "\n".join(f"![{p.stem}]({p.relative_to(REPORT.parent)})" for p in plots if p)
+    skipped = "\n".join(f"- skipped: {s}" for s in doc.get("skipped", []))
+    return "\n\n".join(x for x in (f"Data: {doc.get('data')}. Untrained models are timed with "
+                                   "fresh weights (speed does not depend on them); AUC is given "
+                                   "for the trained starter model only.", table, images, skipped) if x)
+
+
+def plot_throughput(records: list[dict]) -> Path | None:
+    """PNG: patches/s against batch size, one line per runtime, one panel per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = sorted({r["model"] for r in records})
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        for key in _runtimes(records):
+            pts = sorted((r["batch"], r["throughput"]) for r in records
+                         if r["model"] == model and f"{r['runtime']}/{r['precision']}" == key)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=key)
+        ax.set(title=model, xlabel="batch size", ylabel="patches/s", xscale="log", yscale="log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    return _save(fig, "inference_throughput.png")
+
+
+def plot_latency(records: list[dict], batch: int) -> Path | None:
+    """PNG: distribution of per-batch latency at one batch size, per runtime and model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    chosen = [r for r in records if r["batch"] == batch and r.get("samples_ms")]
+    if not chosen:
+        return None
+    models = sorted({r["model"] for r in chosen})
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        rows = [r for key in _runtimes(chosen) for r in chosen
+                if r["model"] == model and f"{r['runtime']}/{r['precision']}" == key]
+        ax.boxplot([r["samples_ms"] for r in rows], showfliers=True)
+        ax.set_xticks(range(1, len(rows) + 1), [f"{r['runtime']}\n{r['precision']}" for r in rows],
+                      fontsize=7)
+        ax.set(title=f"{model}, batch {batch}", ylabel="ms per batch", yscale="log")
+        ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, f"inference_latency_b{batch}.png")
+
+
+def _runtimes(records: list[dict]) -> list[str]:
+    present = {f"{r['runtime']}/{r['precision']}" for r in records}
+    return [k for k in RUNTIME_ORDER if k in present] + sorted(present - set(RUNTIME_ORDER))
+
+
+def _save(fig, name: str) -> Path:
+    PLOTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = PLOTS_DIR / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def _ratio(value: float, base: float | None) -> str:
+    return "-" if not base else f"{value / base:.2f}x"
+
+
+def generic_section(doc: dict) -> str:
+    """A results file without a renderer of its own: its printed table, or its JSON."""
+    if "table" in doc and isinstance(doc["table"], dict):
+        return markdown_table(doc["table"]["columns"], doc["table"]["rows"])
+    shown = {k: v for k, v in doc.items() if k not in ("machine", "benchmark")}
+    return "```json\n" + json.dumps(shown, indent=2)[:6000] + "\n```"
+
+
+SECTIONS: dict[str, Callable[[dict], str]] = {"inference": inference_section}
+
+
+def write_report(docs: dict[str, dict], path: Path = REPORT) -> Path:
+    """Render REPORT.md from the loaded results."""
+    names = [n for n in ORDER if n in docs] + sorted(set(docs) - set(ORDER))
+    parts = ["# hcd-edge benchmark report", "",
+             "Generated by `make bench` (`python -m benchmarks.run_all`) from benchmarks/results/*.json; "
+             "every ratio compares figures measured side by side in the same run.", ""]
+    for name in names:
+        doc = docs[name]
+        render = SECTIONS.get(name, generic_section)
+        parts += [f"## {name.replace('_', ' ')}", "", f"Command: `{doc.get('command', name)}`", "",
+                  "Machine:", "", machine_section(doc), "", render(doc), ""]
+    path.write_text("\n".join(parts))
+    return path
+
+
+def main() -> int:
+    """Rewrite benchmarks/REPORT.md from the results folder."""
+    docs = load_results()
+    if not docs:
+        print(f"no results in {RESULTS_DIR}; run make bench first", file=sys.stderr)
+        return 1
+    print(f"wrote {write_report(docs)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
