@@ -1,0 +1,68 @@
+"""benchmarks/report.py: tables with ratios measured in the same run, plots, the machine; splits."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from benchmarks import report
+from benchmarks.splits import link_folder
+from hcd_edge.sources import open_patch_set, patch_ref
+
+
+def _record(model, runtime, precision, batch, throughput, auc=None):
+    ms = batch / throughput * 1e3
+    return {"model": model, "runtime": runtime, "precision": precision, "batch": batch,
+            "throughput": throughput, "latency_ms": {"mean": ms, "p50": ms, "p90": ms, "p99": ms},
+            "samples_ms": [ms * 0.9, ms, ms * 1.1], "auc": auc}
+
+
+@pytest.fixture
+def report_paths(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "PLOTS_DIR", tmp_path / "results" / "plots")
+    monkeypatch.setattr(report, "REPORT", tmp_path / "REPORT.md")
+    return tmp_path
+
+
+def test_report_gives_ratios_to_torch_and_ort_fp32_of_the_same_model_and_batch(report_paths):
+    records = [_record("cnn", "torch-eager", "fp32", 64, 40.0),
+               _record("cnn", "onnxruntime", "fp32", 64, 160.0),
+               _record("cnn", "onnxruntime", "int8", 64, 400.0, auc=0.91),
+               _record("cnn", "onnxruntime", "int8", 1, 100.0)]
+    doc = {"benchmark": "inference", "command": "python -m benchmarks.inference", "data": "x",
+           "records": records, "skipped": ["cnn: TensorRT: no GPU"],
+           "machine": {"cpu": {"brand": "TestCPU", "cores": 2, "features": ["avx2"]}, "gpu": None}}
+    path = report.write_report({"inference": doc}, report_paths / "REPORT.md")
+    text = path.read_text()
+    int8_row = next(line for line in text.splitlines() if "| int8 | 64 |" in line)
+    assert "| 0.9100 |" in int8_row and "| 10.00x | 2.50x |" in int8_row
+    lone = next(line for line in text.splitlines() if "| int8 | 1 |" in line)
+    assert lone.endswith("| - | - |")  # no baseline measured at batch 1: no invented ratio
+    assert "TestCPU" in text and "skipped: cnn: TensorRT: no GPU" in text
+    assert (report.PLOTS_DIR / "inference_throughput.png").stat().st_size > 1000
+    assert (report.PLOTS_DIR / "inference_latency_b64.png").stat().st_size > 1000
+
+
+def test_report_renders_an_unknown_benchmark_from_its_table(report_paths):
+    doc = {"benchmark": "other", "table": {"columns": ["a", "b"], "rows": [[1, 2]]}, "machine": {}}
+    text = report.write_report({"other": doc}, report_paths / "REPORT.md").read_text()
+    assert "| a | b |" in text and "| 1 | 2 |" in text
+
+
+def test_link_folder_is_a_kaggle_layout_of_the_chosen_patches(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    refs = []
+    for i in range(6):
+        (src / f"p{i}.tif").write_bytes(b"II*\x00")
+        refs.append(patch_ref(src / f"p{i}.tif"))
+    labels = np.array([0, 1, 0, 1, 1, 0], np.int8)
+    out = link_folder(tuple(refs), labels, np.array([1, 2, 5]), tmp_path / "val")
+    chosen = open_patch_set(out)
+    assert [r.id for r in chosen.refs] == ["p1", "p2", "p5"]
+    assert chosen.labels.tolist() == [1, 0, 0]
+    assert (out / "train" / "p2.tif").resolve() == (src / "p2.tif").resolve()
+    with open(out / "train_labels.csv", newline="") as fh:
+        assert next(csv.reader(fh)) == ["id", "label"]
