@@ -8,13 +8,14 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 TORCH_PKGS ?= torch==2.14.1 torchvision==0.29.1
 NATIVE_SRC := setup.py pyproject.toml $(wildcard csrc/*.c csrc/*.h csrc/*.pyx csrc/*.pxd)
 
-.PHONY: demo test bench fuzz lint clean help
+.PHONY: demo test bench fuzz docs lint clean help
 
 help:
 	@echo "make demo   set up .venv and run the end-to-end demo"
 	@echo "make test   set up .venv (with torch) and run the test suite"
 	@echo "make bench  run the comparative benchmarks (writes benchmarks/REPORT.md)"
 	@echo "make fuzz   fuzz the native TIFF decoder for FUZZ_SECONDS (default 60)"
+	@echo "make docs   regenerate the CLI reference in README.md"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,9 @@ FUZZ_CORPUS ?= fuzz-corpus-work
 fuzz: $(VENV)/.stamp-dev
 	$(PY) tests/fuzz/seeds.py $(FUZZ_CORPUS)
 	$(PY) tests/fuzz/fuzz_decode.py -max_total_time=$(FUZZ_SECONDS) $(FUZZ_CORPUS)
+
+docs: $(VENV)/.stamp-core
+	$(PY) -m hcd_edge.cli.reference --write README.md
 
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check hcd_edge train tests benchmarks
