@@ -32,6 +32,10 @@ def session_options(threads: int | None, offline_optimized: bool):
     opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Idle intra-op threads sleep instead of spin-waiting: while scoring, decoder threads share
+    # the cores, and spinning took their time slices (HcdNet INT8 on 2 busy cores: 2.5k -> 4.5k
+    # patches/s inference-only, 2.1k -> 3.2k end to end; benchmarks/end_to_end.py).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # A model already optimized at build time is loaded as is: faster start, same graph.
     level = ort.GraphOptimizationLevel
     opts.graph_optimization_level = level.ORT_DISABLE_ALL if offline_optimized else level.ORT_ENABLE_ALL
