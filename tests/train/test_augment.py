@@ -1,0 +1,60 @@
+"""Augmentation and normalization: dihedral group, light jitter, the decoder's exact normalization."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hcd_edge.decode import decode_batch
+from hcd_edge.spec import PreprocessSpec
+from hcd_edge.synthetic import generate_patches, write_synthetic_set
+from hcd_edge.train.augment import (
+    Augment,
+    colour_jitter,
+    dihedral,
+    normalize,
+    random_dihedral,
+    to_unit,
+    training_batch,
+)
+
+SPEC = PreprocessSpec(mean=(0.7, 0.55, 0.7), std=(0.15, 0.2, 0.15))
+
+
+def test_normalization_matches_the_runtime_decoder(tmp_path):
+    write_synthetic_set(tmp_path / "d", 6, seed=4)
+    paths = sorted((tmp_path / "d" / "train").iterdir())
+    decoded = np.zeros((6, 3, 96, 96), np.float32)
+    raw = np.zeros((6, 96, 96, 3), np.uint8)
+    decode_batch(paths, decoded, mean=SPEC.mean, std=SPEC.std)
+    decode_batch(paths, raw)
+    ours = normalize(to_unit(torch.from_numpy(raw)), SPEC).numpy()
+    assert np.abs(ours - decoded).max() <= 1e-5
+
+
+def test_dihedral_gives_eight_distinct_transforms_with_identity_first():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
+    views = [dihedral(x, k) for k in range(8)]
+    assert torch.equal(views[0], x)
+    assert len({v.numpy().tobytes() for v in views}) == 8
+    assert torch.equal(dihedral(dihedral(x, 1), 3), x)  # rotations compose
+
+
+def test_random_dihedral_moves_pixels_without_changing_them():
+    x = to_unit(torch.from_numpy(generate_patches(8, seed=2).pixels))
+    y = random_dihedral(x, torch.Generator().manual_seed(0))
+    for a, b in zip(x, y):
+        assert any(torch.equal(dihedral(a[None], k)[0], b) for k in range(8))
+
+
+def test_colour_jitter_is_light_and_stays_in_range():
+    x = to_unit(torch.from_numpy(generate_patches(8, seed=2).pixels))
+    y = colour_jitter(x, Augment(), torch.Generator().manual_seed(0))
+    assert y.min() >= 0 and y.max() <= 1
+    assert 0 < (y - x).abs().mean() < 0.08
+
+
+def test_augmentation_off_is_plain_normalization():
+    pixels = torch.from_numpy(generate_patches(4, seed=2).pixels)
+    out = training_batch(pixels, SPEC, Augment.off(), torch.Generator().manual_seed(0))
+    assert torch.equal(out, normalize(to_unit(pixels), SPEC))
