@@ -21,9 +21,17 @@ cdef extern from "tiffdec.h" nogil:
         HCD_OUT_F32_CHW
         HCD_OUT_F16_CHW
 
+    ctypedef enum hcd_kernel:
+        HCD_KERNEL_SCALAR
+        HCD_KERNEL_SSE2
+        HCD_KERNEL_AVX512VBMI
+        HCD_KERNEL_COUNT
+
     ctypedef struct hcd_lut:
         float f32[3][256]
         uint16_t f16[3][256]
+        int kernel
+        int stream_stores
 
     ctypedef struct hcd_ctx:
         pass
@@ -35,6 +43,8 @@ cdef extern from "tiffdec.h" nogil:
         HCD_MAX_FILE_BYTES
 
     size_t hcd_row_bytes(hcd_out_kind kind)
+    int hcd_stream_default(size_t n, hcd_out_kind kind)
+    int hcd_kernel_supported(hcd_kernel k)
     void hcd_lut_init(hcd_lut *lut, const float *mean, const float *std)
     uint16_t hcd_f32_to_f16(float value)
     hcd_ctx *hcd_ctx_new()
@@ -51,6 +61,13 @@ NO_MEMORY = HCD_NO_MEMORY
 MAX_FILE_BYTES = HCD_MAX_FILE_BYTES
 
 cdef uint8_t _EMPTY[1]
+
+KERNELS = ("scalar", "sse2", "avx512vbmi")  # index = hcd_kernel
+
+
+def supported_kernels():
+    """Names of the pixel kernels this CPU runs, slowest first (the last is the default)."""
+    return [KERNELS[k] for k in range(HCD_KERNEL_COUNT) if hcd_kernel_supported(<hcd_kernel>k)]
 
 
 cdef hcd_out_kind _kind_of(cnp.ndarray out, Py_ssize_t rows) except *:
@@ -70,13 +87,21 @@ cdef hcd_out_kind _kind_of(cnp.ndarray out, Py_ssize_t rows) except *:
     return kind
 
 
-cdef void _fill_lut(hcd_lut *lut, mean, std) except *:
+cdef void _fill_lut(hcd_lut *lut, mean, std, kernel=None, stream=None) except *:
+    """Tables for mean/std; kernel (a KERNELS name) and stream (bool) override the defaults."""
     cdef float m[3]
     cdef float s[3]
     for c in range(3):
         m[c] = <float>float(mean[c])  # double -> float32 rounds as numpy's astype does
         s[c] = <float>float(std[c])
     hcd_lut_init(lut, m, s)
+    if kernel is not None:
+        k = KERNELS.index(kernel)
+        if not hcd_kernel_supported(<hcd_kernel>k):
+            raise ValueError(f"this CPU cannot run the {kernel} kernel")
+        lut.kernel = k
+    if stream is not None:
+        lut.stream_stores = 1 if stream else 0
 
 
 cdef const char **_path_array(list paths) except NULL:
@@ -96,17 +121,18 @@ cdef const char **_path_array(list paths) except NULL:
     return arr
 
 
-def decode_batch(list paths, cnp.ndarray out, mean, std, int threads):
+def decode_batch(list paths, cnp.ndarray out, mean, std, int threads, kernel=None, stream=None):
     """Decode files into out[:len(paths)] with `threads` workers, GIL released.
 
     paths: bytes file names without NUL (None entries fail with the open-failed status).
     out: C-contiguous (N,3,96,96) float32/float16 or (N,96,96,3) uint8, written in place.
     Returns int32 statuses; NEEDS_FALLBACK marks files the caller must decode with tifffile.
+    kernel / stream override the pixel kernel and the non-temporal-store choice (for tests).
     """
     cdef Py_ssize_t n = len(paths)
     cdef hcd_out_kind kind = _kind_of(out, n)
     cdef hcd_lut lut
-    _fill_lut(&lut, mean, std)
+    _fill_lut(&lut, mean, std, kernel, hcd_stream_default(<size_t>n, kind) if stream is None else stream)
     status = np.zeros(n, dtype=np.int32)
     cdef int32_t[::1] st = status
     cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
@@ -138,11 +164,12 @@ def read_batch(list paths, int threads):
     return status
 
 
-def decode_bytes(const uint8_t[::1] data, cnp.ndarray out_row, mean, std):
+def decode_bytes(const uint8_t[::1] data, cnp.ndarray out_row, mean, std, kernel=None,
+                 stream=None):
     """Decode one TIFF held in memory into out_row (one row of the decode_batch layout)."""
     cdef hcd_out_kind kind = _kind_of(out_row, 1)
     cdef hcd_lut lut
-    _fill_lut(&lut, mean, std)
+    _fill_lut(&lut, mean, std, kernel, stream)
     cdef size_t n = data.shape[0]
     cdef const uint8_t *src = &data[0] if n > 0 else _EMPTY
     cdef void *dst = cnp.PyArray_DATA(out_row)

@@ -45,6 +45,53 @@ uint16_t hcd_f32_to_f16(float value) {
     return (uint16_t)(sign | q);
 }
 
+#define STREAM_THRESHOLD_BYTES (4u * 1024u * 1024u)
+
+int hcd_stream_default(size_t n, hcd_out_kind kind) {
+    return kind != HCD_OUT_U8_HWC && n * hcd_row_bytes(kind) >= STREAM_THRESHOLD_BYTES;
+}
+
+int hcd_kernel_supported(hcd_kernel k) {
+    return k == HCD_KERNEL_SCALAR || hcd_x86_supports(k);
+}
+
+/* Index lane q of the byte-shuffle kernel holds pixel pixel_of(q): the order in which the
+ * 128-bit-lane unpacks that build float32 (4 bytes) or float16 (2 bytes) words emit pixels. */
+static unsigned pixel_of(unsigned q, int half) {
+    if (half)
+        return 32 * ((q >> 3) & 1) + 8 * (q >> 4) + (q & 7);
+    return 16 * ((q >> 2) & 3) + 4 * (q >> 4) + (q & 3);
+}
+
+static void init_selectors(hcd_lut *lut) {
+    for (int half = 0; half < 2; half++) {
+        for (unsigned c = 0; c < 3; c++) {
+            uint64_t mask = 0;
+            for (unsigned q = 0; q < 64; q++) {
+                unsigned at = 3 * pixel_of(q, half) + c; /* byte offset in 192 source bytes */
+                lut->sel_lo[half][c][q] = (uint8_t)(at & 127);
+                lut->sel_hi[half][c][q] = (uint8_t)((at - 128) & 63);
+                if (at >= 128)
+                    mask |= 1ull << q;
+            }
+            lut->sel_hi_mask[half][c] = mask;
+        }
+    }
+}
+
+static void init_byte_planes(hcd_lut *lut) {
+    for (int c = 0; c < 3; c++) {
+        for (int v = 0; v < 256; v++) {
+            uint32_t bits;
+            memcpy(&bits, &lut->f32[c][v], sizeof bits);
+            for (int k = 0; k < 4; k++)
+                lut->f32_bytes[c][k][v] = (uint8_t)(bits >> (8 * k));
+            lut->f16_bytes[c][0][v] = (uint8_t)(lut->f16[c][v] & 0xffu);
+            lut->f16_bytes[c][1][v] = (uint8_t)(lut->f16[c][v] >> 8);
+        }
+    }
+}
+
 void hcd_lut_init(hcd_lut *lut, const float mean[3], const float std[3]) {
     for (int c = 0; c < 3; c++) {
         for (int v = 0; v < 256; v++) {
@@ -54,6 +101,16 @@ void hcd_lut_init(hcd_lut *lut, const float mean[3], const float std[3]) {
             float value = centred / std[c];
             lut->f32[c][v] = value;
             lut->f16[c][v] = hcd_f32_to_f16(value);
+        }
+    }
+    init_byte_planes(lut);
+    init_selectors(lut);
+    lut->stream_stores = 0;
+    lut->kernel = HCD_KERNEL_SCALAR;
+    for (int k = HCD_KERNEL_COUNT - 1; k > HCD_KERNEL_SCALAR; k--) {
+        if (hcd_kernel_supported((hcd_kernel)k)) {
+            lut->kernel = k;
+            break;
         }
     }
 }
@@ -80,10 +137,16 @@ static void interleaved_f16(const uint8_t *restrict src, uint16_t *restrict out,
 }
 
 void hcd_emit_interleaved(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut) {
-    switch (kind) {
-    case HCD_OUT_U8_HWC: memcpy(out, src, HCD_IMAGE_BYTES); break;
-    case HCD_OUT_F32_CHW: interleaved_f32(src, out, lut); break;
-    case HCD_OUT_F16_CHW: interleaved_f16(src, out, lut); break;
+    if (kind == HCD_OUT_U8_HWC) {
+        memcpy(out, src, HCD_IMAGE_BYTES);
+    } else if (lut->kernel == HCD_KERNEL_AVX512VBMI) {
+        hcd_interleaved_vbmi(src, out, kind, lut);
+    } else if (lut->kernel == HCD_KERNEL_SSE2) {
+        hcd_interleaved_sse2(src, out, kind, lut);
+    } else if (kind == HCD_OUT_F32_CHW) {
+        interleaved_f32(src, out, lut);
+    } else {
+        interleaved_f16(src, out, lut);
     }
 }
 

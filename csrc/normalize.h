@@ -13,4 +13,9 @@ void hcd_emit_interleaved(const uint8_t *src, void *out, hcd_out_kind kind, cons
 void hcd_emit_planar(const uint8_t *const planes[3], void *out, hcd_out_kind kind,
                      const hcd_lut *lut);
 
+/* x86-64 kernels (normalize_x86.c) for float rows from interleaved pixels; elsewhere stubs. */
+int hcd_x86_supports(hcd_kernel k);
+void hcd_interleaved_sse2(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
+void hcd_interleaved_vbmi(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
+
 #endif

@@ -51,10 +51,29 @@ typedef enum {
     HCD_OUT_F16_CHW = 2  /* float16 bits (3, 96, 96): the float32 value rounded to nearest even */
 } hcd_out_kind;
 
-/* Per-channel lookup tables of the normalized value of each 8-bit level. */
+/* Pixel kernels, slowest first. hcd_lut_init picks the fastest the CPU runs; all of them give
+ * bit-identical output (tests compare each against HCD_KERNEL_SCALAR). */
+typedef enum {
+    HCD_KERNEL_SCALAR = 0,     /* portable C */
+    HCD_KERNEL_SSE2 = 1,       /* x86-64 baseline: four lookups per 128-bit store */
+    HCD_KERNEL_AVX512VBMI = 2, /* byte-table lookups with vpermi2b, 64 pixels per step */
+    HCD_KERNEL_COUNT = 3
+} hcd_kernel;
+
+/* Per-channel lookup tables of the normalized value of each 8-bit level, plus the same values
+ * split into byte planes for the byte-shuffle kernel. Read only once built; shared by threads. */
 typedef struct {
+    _Alignas(64) uint8_t f32_bytes[3][4][256]; /* byte k of f32[c][v] at [c][k][v] */
+    _Alignas(64) uint8_t f16_bytes[3][2][256];
+    /* Byte-shuffle kernel: per output kind (0 float32, 1 float16) and channel, which source byte
+     * lands at each of 64 index lanes (from the first 128 bytes, then from the last 64). */
+    _Alignas(64) uint8_t sel_lo[2][3][64];
+    _Alignas(64) uint8_t sel_hi[2][3][64];
+    uint64_t sel_hi_mask[2][3];
     float f32[3][256];
     uint16_t f16[3][256];
+    int kernel;        /* an hcd_kernel the CPU supports */
+    int stream_stores; /* nonzero: float rows are written with non-temporal stores */
 } hcd_lut;
 
 /* Per-thread reusable state: file buffer, image scratch and zlib stream. Owned by one thread. */
@@ -64,8 +83,17 @@ typedef struct hcd_ctx hcd_ctx;
 size_t hcd_row_bytes(hcd_out_kind kind);
 
 /* Fill lut with ((float)v / 255.0f - mean[c]) / std[c] computed in float32, the same operations
- * numpy performs, so results are bit-identical; f16 holds those values rounded to even. */
+ * numpy performs, so results are bit-identical; f16 holds those values rounded to even. Picks the
+ * fastest supported kernel and regular stores; callers may lower kernel or set stream_stores. */
 void hcd_lut_init(hcd_lut *lut, const float mean[3], const float std[3]);
+
+/* Whether a batch of n rows of `kind` should bypass the caches (hcd_lut.stream_stores): yes when
+ * the rows cannot stay in the cores' private caches anyway (pinned buffers the GPU reads by DMA,
+ * large batches); the default of decode_batch. */
+int hcd_stream_default(size_t n, hcd_out_kind kind);
+
+/* Nonzero when this CPU (and OS) can run kernel k. */
+int hcd_kernel_supported(hcd_kernel k);
 
 /* IEEE binary32 -> binary16 bits, round to nearest even (numpy's astype(float16)). */
 uint16_t hcd_f32_to_f16(float value);

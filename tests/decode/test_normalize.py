@@ -112,3 +112,37 @@ def test_bad_mean_or_std_is_refused(mean, std):
     row = np.empty((3, 96, 96), dtype=np.float32)
     with pytest.raises(ValueError, match="mean and std"):
         decode_bytes(kaggle_tiff(), row, mean=mean, std=std)
+
+
+def test_every_supported_pixel_kernel_and_store_mode_gives_identical_rows():
+    require_native()
+    from hcd_edge import _tiffdec
+
+    kernels = _tiffdec.supported_kernels()
+    assert kernels[0] == "scalar"
+    mean, std = MEANS_STDS[2]
+    rng = np.random.default_rng(12)
+    for trial in range(8):
+        pixels = all_levels_patch() if trial == 0 else rng.integers(0, 256, (96, 96, 3), np.uint8)
+        data = kaggle_tiff(pixels)
+        for dtype in (np.float32, np.float16):
+            rows = {}
+            for kernel in kernels:
+                for stream in (False, True):
+                    # A view at a 64-byte boundary lets the streaming path run; +1 row keeps it.
+                    base = np.zeros((2, 3, 96, 96), dtype=dtype)
+                    row = base[1]
+                    assert _tiffdec.decode_bytes(data, row, mean, std, kernel=kernel, stream=stream) == 0
+                    rows[kernel, stream] = row.copy()
+            expected = np.ascontiguousarray(numpy_reference(pixels, mean, std).astype(dtype))
+            for key, row in rows.items():
+                np.testing.assert_array_equal(row.view(np.uint8), expected.view(np.uint8), err_msg=str(key))
+
+
+def test_unsupported_kernel_name_is_refused():
+    require_native()
+    from hcd_edge import _tiffdec
+
+    row = np.empty((3, 96, 96), dtype=np.float32)
+    with pytest.raises(ValueError):
+        _tiffdec.decode_bytes(kaggle_tiff(), row, (0, 0, 0), (1, 1, 1), kernel="mmx")

@@ -22,13 +22,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     memcpy(copy, data, size);
     for (int k = 0; k < 3; k++) {
-        void *row = malloc(hcd_row_bytes(KINDS[k]));
-        if (row == NULL)
-            abort();
-        int st = hcd_decode_tiff(ctx, copy, size, row, KINDS[k], &lut);
-        decodes++;
-        decoded_ok += st == HCD_OK;
-        free(row);
+        /* Every kernel this CPU runs, alternating regular and streaming stores. */
+        for (int kernel = 0; kernel < HCD_KERNEL_COUNT; kernel++) {
+            if (!hcd_kernel_supported((hcd_kernel)kernel) || (k == 0 && kernel > 0))
+                continue;
+            lut.kernel = kernel;
+            lut.stream_stores = (int)(decodes & 1);
+            void *row = aligned_alloc(64, hcd_row_bytes(KINDS[k]));
+            if (row == NULL)
+                abort();
+            int st = hcd_decode_tiff(ctx, copy, size, row, KINDS[k], &lut);
+            decodes++;
+            decoded_ok += st == HCD_OK;
+            free(row);
+        }
     }
     hcd_ctx_free(ctx);
     free(copy);
