@@ -8,11 +8,17 @@ numpy array, a view into a larger buffer or pinned host memory included.
 
 from libc.stdint cimport int32_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport strlen
 
 cimport numpy as cnp
 import numpy as np
 
 cnp.import_array()
+
+
+cdef extern from "Python.h":
+    object PyOS_FSPath(object path)
+    bytes PyUnicode_EncodeFSDefault(object text)
 
 
 cdef extern from "tiffdec.h" nogil:
@@ -104,27 +110,35 @@ cdef void _fill_lut(hcd_lut *lut, mean, std, kernel=None, stream=None) except *:
         lut.stream_stores = 1 if stream else 0
 
 
-cdef const char **_path_array(list paths) except NULL:
-    """Borrowed pointers into the bytes objects of paths (None -> NULL, which fails to open)."""
+cdef const char **_path_array(paths, list keep) except NULL:
+    """C strings for paths (str, bytes or os.PathLike), encoded as os.fsencode does.
+
+    The bytes objects are appended to keep, which must outlive the array. A name holding NUL
+    cannot name a file: its entry is NULL, which decodes with the open-failed status.
+    """
     cdef Py_ssize_t n = len(paths)
     cdef const char **arr = <const char **>malloc(max(n, 1) * sizeof(char *))
     if arr == NULL:
         raise MemoryError("no memory for the path array")
     cdef bytes name
-    for i in range(n):
-        p = paths[i]
-        if p is None:
-            arr[i] = NULL
-        else:
-            name = <bytes?>p
-            arr[i] = name
+    cdef const char *text
+    try:
+        for i in range(n):
+            p = PyOS_FSPath(paths[i])
+            name = PyUnicode_EncodeFSDefault(p) if isinstance(p, str) else <bytes?>p
+            keep.append(name)
+            text = name
+            arr[i] = text if strlen(text) == <size_t>len(name) else NULL
+    except BaseException:
+        free(arr)
+        raise
     return arr
 
 
-def decode_batch(list paths, cnp.ndarray out, mean, std, int threads, kernel=None, stream=None):
+def decode_batch(paths, cnp.ndarray out, mean, std, int threads, kernel=None, stream=None):
     """Decode files into out[:len(paths)] with `threads` workers, GIL released.
 
-    paths: bytes file names without NUL (None entries fail with the open-failed status).
+    paths: a sequence of str, bytes or os.PathLike file names.
     out: C-contiguous (N,3,96,96) float32/float16 or (N,96,96,3) uint8, written in place.
     Returns int32 statuses; NEEDS_FALLBACK marks files the caller must decode with tifffile.
     kernel / stream override the pixel kernel and the non-temporal-store choice (for tests).
@@ -137,7 +151,8 @@ def decode_batch(list paths, cnp.ndarray out, mean, std, int threads, kernel=Non
     cdef int32_t[::1] st = status
     cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
     cdef void *dst = cnp.PyArray_DATA(out)
-    cdef const char **arr = _path_array(paths)
+    keep = []
+    cdef const char **arr = _path_array(paths, keep)
     cdef int rc
     try:
         with nogil:
@@ -149,13 +164,14 @@ def decode_batch(list paths, cnp.ndarray out, mean, std, int threads, kernel=Non
     return status
 
 
-def read_batch(list paths, int threads):
+def read_batch(paths, int threads):
     """The read floor: open + fstat + read + close of each file, no parsing; int32 statuses."""
     cdef Py_ssize_t n = len(paths)
     status = np.zeros(n, dtype=np.int32)
     cdef int32_t[::1] st = status
     cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
-    cdef const char **arr = _path_array(paths)
+    keep = []
+    cdef const char **arr = _path_array(paths, keep)
     try:
         with nogil:
             hcd_read_batch(arr, <size_t>n, threads, st_ptr)

@@ -99,7 +99,7 @@ def decode_batch(
         statuses = _decode_files_reference(paths, out, mean, std)
         fallback = statuses == DecodeStatus.OK
     else:
-        statuses = _native.decode_batch(_native_paths(paths), out, mean, std, workers)
+        statuses = _native.decode_batch(paths, out, mean, std, workers)
         fallback = statuses == NEEDS_FALLBACK
         for i in np.flatnonzero(fallback):
             statuses[i] = _decode_file_reference(paths[i], out[i], mean, std)
@@ -138,15 +138,6 @@ def read_patch(path: str | os.PathLike) -> np.ndarray:
     if status != DecodeStatus.OK:
         raise DecodeError(f"{os.fsdecode(path)}: {status_message(status)} (status {status})")
     return out[0]
-
-
-def _native_paths(paths: Sequence[str | os.PathLike]) -> list[bytes | None]:
-    """File names as the C side takes them; None (status OPEN_FAILED) for one holding NUL."""
-    names: list[bytes | None] = []
-    for path in paths:
-        name = os.fsencode(path)
-        names.append(None if b"\0" in name else name)
-    return names
 
 
 def _decode_files_reference(paths, out: np.ndarray, mean, std) -> np.ndarray:

@@ -1,0 +1,271 @@
+"""Patch files -> normalized tensors: the native decoder against its peers, side by side.
+
+    python -m benchmarks.decode [--quick] [--files N] [--repeats R] [--json FILE]
+
+Files: the real Kaggle patches when ../shared/data is present, else generated patches written in
+the Kaggle layout. The page cache is warmed first; every method then runs once per round, the
+rounds interleaved so that noise from a shared machine falls on all methods alike, and each
+method's median files/s over the rounds is reported.
+
+Methods:
+  read floor (C)     open + fstat + read + close of each file in C (hcd_edge._tiffdec.read_batch,
+                     the same reader the decoder uses), no parsing: the cost of getting the bytes
+  read floor (py)    the same in a tight Python loop (open(path, 'rb').read())
+  native             hcd_edge.decode.decode_batch, 1 thread and all threads, float32 / float16 /
+                     uint8 output, in batches of --batch into one reused buffer
+  tifffile+numpy     tifffile.imread + the numpy normalization, 1 thread
+  pillow+numpy       PIL.Image.open + numpy, 1 thread
+  opencv+numpy       cv2.imread (BGR -> RGB) + numpy, 1 thread
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.machine import RESULTS_DIR, describe_machine, real_patches
+from hcd_edge.decode import decode_batch, default_threads, native_available
+
+MEAN, STD = (0.70, 0.54, 0.69), (0.23, 0.27, 0.21)  # a PCam-like normalization
+DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
+
+
+@dataclass
+class Method:
+    """One way of turning files into batch rows; run(paths) decodes them all once."""
+
+    name: str
+    threads: int
+    output: str
+    run: Callable[[list[Path]], None]
+    subset: bool = False  # slow peers time a subset of the files
+
+
+@dataclass
+class Result:
+    name: str
+    threads: int
+    output: str
+    files: int
+    files_per_s: float
+    rounds: list[float]
+
+
+def batch_rows(n: int, output: str) -> np.ndarray:
+    shape = (n, 96, 96, 3) if output == "uint8" else (n, 3, 96, 96)
+    return np.zeros(shape, dtype=DTYPES[output])
+
+
+def numpy_normalize(pixels: np.ndarray, row: np.ndarray) -> None:
+    """What a Python pipeline does after decoding: planar float32 (pixel/255 - mean)/std."""
+    scaled = pixels.transpose(2, 0, 1).astype(np.float32) / np.float32(255)
+    row[...] = (scaled - np.float32(MEAN).reshape(3, 1, 1)) / np.float32(STD).reshape(3, 1, 1)
+
+
+def per_file(reader: Callable[[Path], np.ndarray], batch: int) -> Callable[[list[Path]], None]:
+    out = batch_rows(batch, "float32")
+
+    def run(paths: list[Path]) -> None:
+        for i, path in enumerate(paths):
+            numpy_normalize(reader(path), out[i % batch])
+
+    return run
+
+
+def native_method(output: str, threads: int, batch: int) -> Callable[[list[Path]], None]:
+    out = batch_rows(batch, output)
+
+    def run(paths: list[Path]) -> None:
+        for start in range(0, len(paths), batch):
+            chunk = paths[start : start + batch]
+            statuses = decode_batch(chunk, out[: len(chunk)], mean=MEAN, std=STD, threads=threads)
+            if statuses.any():
+                raise RuntimeError(f"decode failed for {int(np.count_nonzero(statuses))} files")
+
+    return run
+
+
+def read_floor_c(threads: int, batch: int) -> Callable[[list[Path]], None]:
+    from hcd_edge import _tiffdec
+
+    def run(paths: list[Path]) -> None:
+        for start in range(0, len(paths), batch):
+            if _tiffdec.read_batch(paths[start : start + batch], threads).any():
+                raise RuntimeError("a file could not be read")
+
+    return run
+
+
+def read_floor_python(paths: list[Path]) -> None:
+    for path in paths:
+        with open(path, "rb") as fh:
+            fh.read()
+
+
+def peer_readers() -> dict[str, Callable[[Path], np.ndarray]]:
+    """tifffile, Pillow and OpenCV readers that are installed."""
+    import tifffile
+
+    readers: dict[str, Callable[[Path], np.ndarray]] = {"tifffile+numpy": tifffile.imread}
+    try:
+        from PIL import Image
+
+        readers["pillow+numpy"] = lambda p: np.asarray(Image.open(p))
+    except ImportError:
+        pass
+    try:
+        import cv2
+
+        readers["opencv+numpy"] = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    except ImportError:
+        pass
+    return readers
+
+
+def build_methods(batch: int, all_threads: int) -> list[Method]:
+    methods = [Method("read floor (py)", 1, "bytes", read_floor_python)]
+    if native_available():
+        for threads in sorted({1, all_threads}):
+            methods.append(Method("read floor (C)", threads, "bytes", read_floor_c(threads, batch)))
+            for output in DTYPES:
+                methods.append(Method("native", threads, output, native_method(output, threads, batch)))
+    for name, reader in peer_readers().items():
+        methods.append(Method(name, 1, "float32", per_file(reader, batch), subset=True))
+    return methods
+
+
+def measure(methods: list[Method], files: list[Path], subset: list[Path], rounds: int) -> list[Result]:
+    """files/s of each method per round, rounds interleaved; median over rounds."""
+    for method in methods:  # warm-up: page cache, lazy imports, first-touch of buffers
+        method.run(subset[:64])
+    times: dict[int, list[float]] = {i: [] for i in range(len(methods))}
+    for _ in range(rounds):
+        for i, method in enumerate(methods):
+            chosen = subset if method.subset else files
+            started = time.perf_counter()
+            method.run(chosen)
+            times[i].append(len(chosen) / (time.perf_counter() - started))
+    return [Result(m.name, m.threads, m.output, len(subset if m.subset else files),
+                   statistics.median(times[i]), [round(t) for t in times[i]])
+            for i, m in enumerate(methods)]
+
+
+def find(results: list[Result], name: str, threads: int, output: str | None = None) -> float | None:
+    for r in results:
+        if r.name == name and r.threads == threads and (output is None or r.output == output):
+            return r.files_per_s
+    return None
+
+
+def table(results: list[Result]) -> dict:
+    """Rows with ratios to tifffile+numpy and to the C read floor of the same thread count."""
+    tiff = find(results, "tifffile+numpy", 1)
+    rows = []
+    for r in results:
+        floor = find(results, "read floor (C)", r.threads) or find(results, "read floor (py)", 1)
+        rows.append([r.name, r.threads, r.output, f"{r.files_per_s:,.0f}",
+                     f"{r.files_per_s / tiff:.1f}x" if tiff else "-",
+                     f"{r.files_per_s / floor:.2f}" if floor else "-"])
+    return {"columns": ["method", "threads", "output", "files/s", "vs tifffile+numpy",
+                        "vs read floor (C, same threads)"], "rows": rows}
+
+
+def targets(results: list[Result], all_threads: int) -> list[dict]:
+    """The issue's targets, each with the measured value and whether it was met."""
+    f32 = find(results, "native", 1, "float32")
+    u8 = find(results, "native", 1, "uint8")
+    tiff = find(results, "tifffile+numpy", 1)
+    floor = find(results, "read floor (C)", 1)
+    f32_all = find(results, "native", all_threads, "float32")
+    checks = [("1 thread float32 / tifffile+numpy", f32, tiff, 25.0),
+              ("1 thread float32 / read floor", f32, floor, 0.5),
+              ("1 thread uint8 / read floor", u8, floor, 0.75)]
+    if all_threads >= 2:
+        checks.append((f"{all_threads} threads float32 / 1 thread", f32_all, f32, 1.8))
+    out = []
+    for name, value, base, want in checks:
+        ratio = value / base if value and base else None
+        out.append({"target": name, "want": want, "measured": None if ratio is None else round(ratio, 3),
+                    "met": ratio is not None and ratio >= want})
+    return out
+
+
+def generated_files(folder: Path, n: int) -> list[Path]:
+    """n generated patches written by tifffile in the Kaggle layout."""
+    import tifffile
+
+    from hcd_edge.synthetic import generate_patches
+
+    patches = generate_patches(n, seed=7)
+    paths = []
+    for pid, pixels in zip(patches.ids, patches.pixels):
+        path = folder / f"{pid}.tif"
+        tifffile.imwrite(path, pixels)
+        paths.append(path)
+    return paths
+
+
+def print_report(doc: dict) -> None:
+    cols, rows = doc["table"]["columns"], doc["table"]["rows"]
+    widths = [max(len(str(x)) for x in [c] + [row[i] for row in rows]) for i, c in enumerate(cols)]
+    print(f"\n{doc['data']}; median of {doc['rounds']} interleaved rounds\n")
+    for line in [cols] + rows:
+        print("  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(line, widths))))
+    print()
+    for t in doc["targets"]:
+        print(f"  target {t['target']} >= {t['want']}: measured {t['measured']} "
+              f"-> {'met' if t['met'] else 'NOT met'}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer files and rounds")
+    parser.add_argument("--files", type=int, default=None, help="files to time (default: all / 2000)")
+    parser.add_argument("--peer-files", type=int, default=1000, help="files the slow peers time")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 7)")
+    parser.add_argument("--batch", type=int, default=256, help="rows per decode_batch call")
+    parser.add_argument("--threads", type=int, default=None, help="'all threads' (default: cores)")
+    parser.add_argument("--json", type=Path, default=RESULTS_DIR / "decode.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else 7)
+    all_threads = args.threads or default_threads()
+    with tempfile.TemporaryDirectory(prefix="hcd-decode-bench-") as tmp:
+        root = real_patches()
+        if root is not None:
+            files = sorted((root / "train").glob("*.tif"))
+            data = f"{len(files)} real Kaggle patches ({root})"
+        else:
+            files = generated_files(Path(tmp), args.files or 2000)
+            data = f"{len(files)} generated patches in the Kaggle layout (../shared/data absent)"
+        if args.quick:
+            files = files[:1000]
+        files = files[: args.files] if args.files else files
+        subset = files[: min(len(files), 300 if args.quick else args.peer_files)]
+        read_floor_python(files)  # warm the page cache
+        results = measure(build_methods(args.batch, all_threads), files, subset, rounds)
+    doc = {"benchmark": "decode", "command": "python -m benchmarks.decode " + " ".join(argv or sys.argv[1:]),
+           "machine": describe_machine(), "data": data, "rounds": rounds, "batch": args.batch,
+           "native": native_available(), "table": table(results),
+           "targets": targets(results, all_threads), "results": [asdict(r) for r in results]}
+    print_report(doc)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
