@@ -11,7 +11,7 @@ import numpy as np
 
 from .decode import decode_batch
 from .errors import DataError
-from .runtime.base import Executor, Slot, sigmoid
+from .runtime.base import Executor, Slot
 from .sources import PatchSet
 
 MIN_TIMED_ITERATIONS = 5  # even when one batch outlasts --seconds
@@ -127,20 +127,13 @@ def evaluate_auc(ex: Executor, patch_set: PatchSet, threads: int | None) -> floa
 
 def score_patch_set(ex: Executor, patch_set: PatchSet, threads: int | None) -> np.ndarray:
     """Probabilities for every patch of the set (NaN where a file cannot be decoded)."""
-    chunk = max(1, min(ex.max_batch, 256))
-    slot = ex.make_slot(0, chunk)
+    from .pipeline import PipelineConfig, ScoringPipeline
+
+    pipeline = ScoringPipeline(ex, PipelineConfig(batch=max(1, min(ex.max_batch, 256)),
+                                                  decode_threads=threads))
     out = np.full(len(patch_set), np.nan)
-    try:
-        for start in range(0, len(patch_set), chunk):
-            paths = patch_set.paths[start : start + chunk]
-            spec = ex.spec
-            statuses = decode_batch(paths, slot.host[: len(paths)], mean=spec.mean, std=spec.std, threads=threads)
-            ex.submit(slot, len(paths))
-            probs = sigmoid(ex.collect(slot))
-            probs[statuses != 0] = np.nan
-            out[start : start + len(paths)] = probs
-    finally:
-        ex.release_slot(slot)
+    for result in pipeline.run(patch_set.paths):
+        out[result.start : result.start + len(result)] = result.probabilities
     return out
 
 
