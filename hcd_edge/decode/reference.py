@@ -56,7 +56,7 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
                 return status, None
             pixels = page.asarray()
             separate = int(page.planarconfig) == 2
-    except Exception:  # tifffile raises many types on corrupt input; all mean "corrupt"
+    except Exception:  # noqa: BLE001 - tifffile raises many types on corrupt input; all mean "corrupt"
         return DecodeStatus.CORRUPT_DATA, None
     if separate and pixels.shape == (3, 96, 96):
         pixels = pixels.transpose(1, 2, 0)

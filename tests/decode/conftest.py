@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-import hcd_edge.decode as decode
+from hcd_edge import decode
 from tests.decode import corpus
 
 

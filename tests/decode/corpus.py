@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from hcd_edge.decode import DecodeStatus
-from tests.decode.tiffbytes import Ifd, deflate_of, kaggle_tiff, patch_pixels, replace_strip, write_tiff
+from tests.decode.tiffbytes import (
+    Ifd,
+    deflate_of,
+    kaggle_tiff,
+    patch_pixels,
+    replace_strip,
+    write_tiff,
+)
 
 CODINGS = [
     ("none", False), ("packbits", False), ("packbits", True), ("lzw", False), ("lzw", True),
@@ -39,7 +46,7 @@ def valid_variants(pixels: np.ndarray | None = None) -> list[Case]:
     for (comp, pred), order, planar, rps in itertools.product(
         CODINGS, "<>", ("contig", "separate"), ROWS_PER_STRIP
     ):
-        kwargs = dict(byteorder=order, planarconfig=planar, rowsperstrip=rps)
+        kwargs = {"byteorder": order, "planarconfig": planar, "rowsperstrip": rps}
         if comp != "none":
             kwargs.update(compression=comp, predictor=pred)
         name = f"{comp}{'+pred' if pred else ''}-{order}-{planar}-rps{rps}"
@@ -89,7 +96,7 @@ def wrong_format_cases() -> list[Case]:
 def truncation_cases(data: bytes, name: str) -> list[Case]:
     """data cut at many points: the header, the IFD, its values and the pixel data."""
     ifd = Ifd(data)
-    points = set(range(0, 16)) | set(range(ifd.offset, ifd.next_at + 8, 5))
+    points = set(range(16)) | set(range(ifd.offset, ifd.next_at + 8, 5))
     points |= set(range(ifd.next_at + 4, len(data), max(1, len(data) // 40))) | {len(data) - 1}
     cases = []
     for n in sorted(p for p in points if p < len(data)):
@@ -138,7 +145,7 @@ def _two_page_loop() -> bytes:
 def _tag_cases(base: bytes) -> list[Case]:
     S = DecodeStatus
     size = len(base)
-    offset, count = Ifd(base).strip()
+    _, count = Ifd(base).strip()
 
     def edit(tag, **kw):
         return Ifd(base).set_entry(tag, **kw).bytes()
@@ -205,7 +212,7 @@ def _codec_cases() -> list[Case]:
     cases = []
     for comp in ("lzw", "zlib", "packbits"):
         data = write_tiff(pixels, compression=comp)
-        offset, count = Ifd(data).strip()
+        _, count = Ifd(data).strip()
         cases.append(Case(f"{comp}-short-stream", Ifd(data).set_entry(279, value=count // 2).bytes(),
                           S.CORRUPT_DATA))
         cases.append(Case(f"{comp}-empty-stream", Ifd(data).set_entry(279, value=0).bytes(),

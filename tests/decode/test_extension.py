@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import hcd_edge.decode as decode
+from hcd_edge import decode
 from hcd_edge.decode import DecodeStatus, status_message
 from hcd_edge.decode.status import NEEDS_FALLBACK
 from tests.decode.conftest import require_native

@@ -73,7 +73,7 @@ class Ifd:
                 return Entry(at, t, typ, cnt, value)
         raise KeyError(tag)
 
-    def set_entry(self, tag: int, *, new_tag=None, type=None, count=None, value=None) -> "Ifd":
+    def set_entry(self, tag: int, *, new_tag=None, type=None, count=None, value=None) -> Ifd:
         """Overwrite fields of an entry (value as SHORT when the type is SHORT and count 1)."""
         e = self.entry(tag)
         typ = e.type if type is None else type
@@ -86,11 +86,11 @@ class Ifd:
                 struct.pack_into(self.order + "I", self.data, e.at + 8, value)
         return self
 
-    def put_u32(self, at: int, value: int) -> "Ifd":
+    def put_u32(self, at: int, value: int) -> Ifd:
         struct.pack_into(self.order + "I", self.data, at, value)
         return self
 
-    def put_u16(self, at: int, value: int) -> "Ifd":
+    def put_u16(self, at: int, value: int) -> Ifd:
         struct.pack_into(self.order + "H", self.data, at, value)
         return self
 

@@ -87,8 +87,8 @@ def main(argv: list[str]) -> None:
 
     logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # corrupt input logs by the line
     with atheris.instrument_imports():
-        import hcd_edge.decode  # noqa: F401
-        import hcd_edge.decode.reference  # noqa: F401
+        import hcd_edge.decode
+        import hcd_edge.decode.reference
         import hcd_edge.decode.structure  # noqa: F401
     atheris.Setup(argv, check_one)
     atheris.Fuzz()

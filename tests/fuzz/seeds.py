@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from the Makefile
     sys.path.insert(0, str(ROOT))
 
-from tests.decode import corpus  # noqa: E402
+from tests.decode import corpus
 
 
 def seed_cases() -> list[corpus.Case]:
