@@ -168,3 +168,13 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(good, engine, tmp_path):
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "interrupted:" in stderr and "--resume" in stderr and "scores.csv.partial" in stderr
+
+
+def test_score_help_imports_no_inference_stack():
+    code = ("import sys\nfrom hcd_edge.cli import main\ntry:\n    main(['score', '--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('onnxruntime', 'torch', 'tensorrt', 'pycuda', 'numpy') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0 and done.stdout.strip().endswith("[]"), done.stdout + done.stderr
