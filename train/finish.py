@@ -43,7 +43,8 @@ def finish_run(config: TrainConfig, data: Prepared, model: nn.Module, device: to
     threshold = youden_threshold(labels, probs)
     final = summary(labels, probs, threshold)
     final.update(best_epoch=best.epoch, epochs_run=len(history), parameters=count_parameters(model),
-                 train_seconds=round(sum(r.seconds for r in history), 1), arch=config.model.arch.value)
+                 train_seconds=round(sum(r.seconds for r in history), 1),
+                 train_cpu_seconds=round(sum(r.cpu_seconds for r in history), 1), arch=config.model.arch.value)
     if config.tta:
         final.update(_tta_metrics(model, data, device, threshold))
     save_model_checkpoint(best_path, ModelCheckpoint(best.model, best.state_dict, best.spec, threshold,

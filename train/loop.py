@@ -214,7 +214,7 @@ def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarr
     seed = _epoch_seed(run.config.seed, epoch)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # dropout draws from the global generator
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     order = _epoch_order(run, gen, epoch)
     bs, steps = run.config.batch_size, _steps_per_epoch(run)
     run.progress.epoch_start(epoch, run.config.epochs, steps)
@@ -242,7 +242,7 @@ def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarr
         train_loss=total_loss / seen, train_acc=total_right / seen,
         val_loss=bce_loss(val_logits, run.data.val.labels),
         val_acc=float(((probs >= 0.5) == (run.data.val.labels == 1)).mean()), val_auc=auc,
-        seconds=time.perf_counter() - start))
+        seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start))
     return probs
 
 

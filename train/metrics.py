@@ -24,6 +24,7 @@ class EpochRecord:
     val_acc: float  # at probability 0.5
     val_auc: float
     seconds: float  # wall time of the epoch, training and validation
+    cpu_seconds: float = 0.0  # process CPU time of the epoch, all threads (robust to a busy CPU)
 
 
 def roc_auc(labels: np.ndarray, probs: np.ndarray) -> float:
@@ -110,7 +111,7 @@ def summary(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict:
         "accuracy": c.accuracy, "sensitivity": c.sensitivity, "specificity": c.specificity,
         "accuracy_at_0.5": confusion(labels, probs, 0.5).accuracy,
         "confusion": {"tn": c.tn, "fp": c.fp, "fn": c.fn, "tp": c.tp},
-        "brier": cal["brier"], "ece": cal["ece"],
+        "brier": cal["brier"], "ece": cal["ece"], "reliability": cal["reliability"],
     }
 
 

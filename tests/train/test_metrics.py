@@ -50,12 +50,12 @@ def test_single_class_auc_is_nan_and_threshold_defaults():
 
 
 def test_metrics_files_are_strict_json_and_csv(tmp_path):
-    history = [EpochRecord(1, 0, 1e-3, 0.5, 0.7, 0.6, 0.65, math.nan, 1.5),
-               EpochRecord(2, 0, 5e-4, 0.4, 0.8, 0.5, 0.75, 0.81, 1.4)]
+    history = [EpochRecord(1, 0, 1e-3, 0.5, 0.7, 0.6, 0.65, math.nan, 1.5, 2.9),
+               EpochRecord(2, 0, 5e-4, 0.4, 0.8, 0.5, 0.75, 0.81, 1.4, 2.8)]
     final = summary(LABELS, PROBS, 0.6)
     json_path, csv_path = write_metrics(tmp_path, history, final)
     doc = json.loads(json_path.read_text())  # NaN would make this invalid JSON
     assert doc["history"][0]["val_auc"] is None and doc["final"]["accuracy"] == 0.75
     rows = csv_path.read_text().splitlines()
-    assert rows[0] == "epoch,stage,lr,train_loss,train_acc,val_loss,val_acc,val_auc,seconds"
+    assert rows[0] == "epoch,stage,lr,train_loss,train_acc,val_loss,val_acc,val_auc,seconds,cpu_seconds"
     assert rows[2].split(",")[7] == "0.81"
