@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,9 +23,18 @@ try:  # the compiled extension; absent only when built with HCD_EDGE_SKIP_NATIVE
     from .. import _tiffdec as _native
 
     _NATIVE_IMPORT_ERROR: str | None = None
-except ImportError as exc:  # pragma: no cover - exercised only on builds without the extension
+except ImportError as exc:
     _native = None
     _NATIVE_IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
+
+def native_unavailable_reason_text(error: str | None) -> str:
+    """What to tell a person when the extension failed to import with `error`."""
+    return (
+        f"the native decoder hcd_edge._tiffdec is not built ({error}); decoding uses tifffile, "
+        "about 25x slower. Rebuild with `pip install -e .` and a C compiler, without "
+        "HCD_EDGE_SKIP_NATIVE=1."
+    )
+
 
 __all__ = [
     "DecodeStats",
@@ -36,6 +46,10 @@ __all__ = [
     "read_patch",
     "status_message",
 ]
+
+if _native is None and os.environ.get("HCD_EDGE_SKIP_NATIVE") != "1":
+    # Not asked for: say so once, loudly enough to be seen, without stopping anything.
+    warnings.warn(native_unavailable_reason_text(_NATIVE_IMPORT_ERROR), RuntimeWarning, stacklevel=2)
 
 ROW_SHAPES = {np.dtype(np.uint8): (96, 96, 3), np.dtype(np.float32): (3, 96, 96),
               np.dtype(np.float16): (3, 96, 96)}
@@ -57,13 +71,7 @@ def native_available() -> bool:
 
 def native_unavailable_reason() -> str | None:
     """None when the native decoder is in use, else why not and how to build it."""
-    if _native is not None:
-        return None
-    return (
-        f"the native decoder hcd_edge._tiffdec is not built ({_NATIVE_IMPORT_ERROR}); decoding "
-        "uses tifffile, about 25x slower. Rebuild with `pip install -e .` and a C compiler, "
-        "without HCD_EDGE_SKIP_NATIVE=1."
-    )
+    return None if _native is not None else native_unavailable_reason_text(_NATIVE_IMPORT_ERROR)
 
 
 def default_threads() -> int:

@@ -178,3 +178,21 @@ def test_read_only_out_is_refused(tmp_path):
 def test_zero_threads_is_refused(tmp_path):
     with pytest.raises(ValueError, match="threads"):
         decode_batch([tmp_path / "a.tif"], np.empty((1, 96, 96, 3), np.uint8), threads=0)
+
+
+def test_decode_writes_into_page_aligned_foreign_memory_like_pinned_buffers(tmp_path, road):
+    """pycuda's pagelocked_empty is a numpy array over foreign, page-aligned memory: so is this."""
+    import mmap
+
+    paths = [tmp_path / f"{i}.tif" for i in range(3)]
+    for i, p in enumerate(paths):
+        p.write_bytes(kaggle_tiff(patch_pixels(10 + i)))
+    rows = 40  # over the streaming-store threshold for float32 rows
+    with mmap.mmap(-1, rows * 3 * 96 * 96 * 4) as mem:
+        out = np.frombuffer(mem, dtype=np.float32).reshape(rows, 3, 96, 96)
+        assert decode_batch(paths * 13 + paths[:1], out, mean=MEAN, std=STD, threads=2).tolist() == [0] * 40
+        again = np.frombuffer(mem, dtype=np.float32).reshape(rows, 3, 96, 96)  # the same bytes
+        for i in range(rows):
+            expected = numpy_reference(patch_pixels(10 + i % 3), MEAN, STD)
+            np.testing.assert_array_equal(again[i], expected)
+        del out, again

@@ -53,3 +53,34 @@ def test_missing_extension_reason_says_how_to_build_it(monkeypatch):
     monkeypatch.setattr(decode, "_NATIVE_IMPORT_ERROR", "ImportError: no module")
     assert not decode.native_available()
     assert "pip install -e ." in decode.native_unavailable_reason()
+
+
+NO_EXTENSION = """
+import sys, warnings
+sys.modules["hcd_edge._tiffdec"] = None  # makes `from .. import _tiffdec` raise ImportError
+warnings.simplefilter("always")
+import numpy as np
+import hcd_edge.decode as d
+out = np.empty((1, 96, 96, 3), np.uint8)
+print("native", d.native_available(), "status", int(d.decode_batch([sys.argv[1]], out)[0]))
+"""
+
+
+@pytest.mark.parametrize("skip_native", [None, "1"])
+def test_without_the_extension_decoding_still_works_and_warns_unless_opted_out(tmp_path, skip_native):
+    import subprocess
+    import sys
+
+    from tests.decode.tiffbytes import kaggle_tiff
+
+    patch = tmp_path / "p.tif"
+    patch.write_bytes(kaggle_tiff())
+    env = {k: v for k, v in os.environ.items() if k != "HCD_EDGE_SKIP_NATIVE"}
+    if skip_native:
+        env["HCD_EDGE_SKIP_NATIVE"] = skip_native
+    done = subprocess.run([sys.executable, "-c", NO_EXTENSION, str(patch)], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "native False status 0" in done.stdout
+    warned = "RuntimeWarning" in done.stderr and "pip install -e ." in done.stderr
+    assert warned == (skip_native is None), done.stderr
