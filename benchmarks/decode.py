@@ -251,7 +251,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=None, help="files to time (default: all / 2000)")
     parser.add_argument("--peer-files", type=int, default=1000, help="files the slow peers time")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 7)")
-    parser.add_argument("--batch", type=int, default=256, help="rows per decode_batch call")
+    parser.add_argument("--batch", type=int, default=64,
+                        help="rows per decode_batch call (hcd-edge score's default batch)")
     parser.add_argument("--threads", type=int, default=None, help="'all threads' (default: cores)")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "decode.json")
     return parser.parse_args(argv)
