@@ -72,7 +72,8 @@ def batch_rows(n: int, output: str) -> np.ndarray:
 def numpy_normalize(pixels: np.ndarray, row: np.ndarray) -> None:
     """What a Python pipeline does after decoding: planar float32 (pixel/255 - mean)/std."""
     scaled = pixels.transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-    row[...] = (scaled - np.float32(MEAN).reshape(3, 1, 1)) / np.float32(STD).reshape(3, 1, 1)
+    mean = np.asarray(MEAN, np.float32).reshape(3, 1, 1)
+    row[...] = (scaled - mean) / np.asarray(STD, np.float32).reshape(3, 1, 1)
 
 
 def per_file(reader: Callable[[Path], np.ndarray], batch: int) -> Callable[[list[Path]], None]:
@@ -129,7 +130,13 @@ def peer_readers() -> dict[str, Callable[[Path], np.ndarray]]:
     try:
         import cv2
 
-        readers["opencv+numpy"] = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[..., ::-1]
+        def opencv(path: Path) -> np.ndarray:
+            bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if bgr is None:
+                raise RuntimeError(f"OpenCV cannot read {path}")
+            return bgr[..., ::-1]
+
+        readers["opencv+numpy"] = opencv
     except ImportError:
         pass
     return readers

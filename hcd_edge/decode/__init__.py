@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from ..errors import DecodeError
 from .reference import pixels_from_bytes, read_file_bytes
 from .status import NEEDS_FALLBACK, DecodeStatus, status_message
 
+_native: types.ModuleType | None
 try:  # the compiled extension; absent only when built with HCD_EDGE_SKIP_NATIVE=1 or broken
     from .. import _tiffdec as _native
 
@@ -110,7 +112,7 @@ def decode_batch(
         statuses = _native.decode_batch(paths, out, mean, std, workers)
         fallback = statuses == NEEDS_FALLBACK
         for i in np.flatnonzero(fallback):
-            statuses[i] = _decode_file_reference(paths[i], out[i], mean, std)
+            statuses[i] = _decode_file_reference(paths[int(i)], out[i], mean, std)
         fallback &= statuses == DecodeStatus.OK
     if stats is not None:
         _count(stats, statuses, fallback)
