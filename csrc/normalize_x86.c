@@ -11,7 +11,9 @@ int hcd_x86_supports(hcd_kernel k) {
     switch (k) {
     case HCD_KERNEL_SSE2: return 1; /* part of x86-64 */
     case HCD_KERNEL_AVX512VBMI:
-        /* __builtin_cpu_supports also checks that the OS saves the AVX-512 registers. */
+        /* __builtin_cpu_supports also checks that the OS saves the AVX-512 registers; the init
+         * call (idempotent) makes it safe however early this runs. */
+        __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vbmi");
     default: return 0;
