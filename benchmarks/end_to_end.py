@@ -42,9 +42,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hcd_edge.decode import decode_batch, native_available  # noqa: E402
-from hcd_edge.runtime.loader import open_executor  # noqa: E402
-from hcd_edge.sources import open_patch_set  # noqa: E402
+from hcd_edge.decode import decode_batch, native_available
+from hcd_edge.runtime.loader import open_executor
+from hcd_edge.sources import open_patch_set
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -335,7 +335,8 @@ def peak_rss_mib(engine: Path, listing: Path, args, out: Path) -> dict:
     if args.threads:
         command += ["--threads", str(args.threads)]
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          check=False)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"hcd-edge score {listing} failed: {done.stderr.decode()}")

@@ -156,7 +156,7 @@ class ScoringPipeline:
                     return
                 state.ready.put(self._decode_into(slot, start, chunk))
             state.ready.put(_END)
-        except BaseException as exc:  # surfaces in the caller's thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - surfaces in the caller's thread, which raises it
             state.ready.put(_Failed(exc, chunk))
 
     def _decode_into(self, slot: Slot, start: int, chunk: list[Path]) -> _Decoded:

@@ -57,7 +57,7 @@ class PartialLog:
     @classmethod
     def create(cls, path: Path, key: RunKey) -> PartialLog:
         """Start a new partial file (replacing none: the caller checks one is not there)."""
-        fh = open(path, "x", encoding="utf-8", newline="\n")
+        fh = open(path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115 - owned by the log
         fh.write(json.dumps({"hcd_edge_partial": PARTIAL_VERSION, "key": asdict(key)}) + "\n")
         fh.flush()
         return cls(path, fh)
@@ -66,7 +66,7 @@ class PartialLog:
     def reopen(cls, path: Path, key: RunKey) -> tuple[PartialLog, set[str]]:
         """Open an existing partial file for appending; returns it and the paths it has rows of."""
         done, end = read_partial(path, key)
-        fh = open(path, "r+", encoding="utf-8", newline="\n")
+        fh = open(path, "r+", encoding="utf-8", newline="\n")  # noqa: SIM115 - owned by the log
         fh.truncate(end)  # drop a torn last line
         fh.seek(end)
         return cls(path, fh), done

@@ -23,7 +23,7 @@ class FakeCuda:
     class Error(Exception):
         pass
 
-    class event_flags:  # noqa: N801 - pycuda's name
+    class event_flags:  # pycuda's name
         BLOCKING_SYNC = 1
 
     def __init__(self) -> None:

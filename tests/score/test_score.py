@@ -75,7 +75,7 @@ def test_output_bytes_identical_across_batch_sizes_and_threads(tmp_path, messy_f
 
 
 def test_kaggle_format_lists_scored_patches_and_failures_apart(tmp_path, messy_folder, engine_dir):
-    csv_result, csv_out = run(tmp_path, [messy_folder], engine_dir)
+    _, csv_out = run(tmp_path, [messy_folder], engine_dir)
     result, out = run(tmp_path, [messy_folder], engine_dir, name="submission.csv", fmt=OutputFormat.KAGGLE)
     assert result.outputs == [out, tmp_path / "submission.csv.errors.csv"]
     submission = read_csv(out)
@@ -101,7 +101,7 @@ def test_jsonl_carries_the_csv_fields(tmp_path, messy_folder, engine_dir):
 
 
 def test_tta_changes_probabilities_but_not_rows(tmp_path, good_folder, engine_dir):
-    plain, plain_out = run(tmp_path, [good_folder], engine_dir)
+    _, plain_out = run(tmp_path, [good_folder], engine_dir)
     flip, flip_out = run(tmp_path, [good_folder], engine_dir, name="flip.csv", tta=Tta.FLIP)
     assert flip.summary["tta"] == "flip" and flip.summary["engine_batch_rows"] == 128
     a, b = read_csv(plain_out), read_csv(flip_out)
@@ -128,7 +128,7 @@ def test_unreadable_file_gets_a_row(tmp_path, good_folder, engine_dir):
         result, out = run(tmp_path, [folder], engine_dir)
     finally:
         locked.chmod(0o644)
-    row = [r for r in read_csv(out) if r["id"] == "p00002"][0]
+    row = next(r for r in read_csv(out) if r["id"] == "p00002")
     assert row["status"] == "1" and "cannot open" in row["message"] and result.counts.failed == 1
 
 
