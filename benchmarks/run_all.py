@@ -20,7 +20,8 @@ BENCHMARKS = {
     "decode": ("benchmarks.decode", [], ["--quick"]),
     "inference": ("benchmarks.inference", [], ["--models", "starter,cnn", "--batch", "1,64",
                                                 "--seconds", "1"]),
-    "end_to_end": ("benchmarks.end_to_end", [], ["--quick"]),
+    "end_to_end": ("benchmarks.end_to_end", [], ["--n", "1000", "--null-n", "5000", "--repeats", "1",
+                                                 "--seconds", "2"]),
 }
 
 
