@@ -42,6 +42,7 @@ class TrainConfig:
     head_epochs: int = 1  # ResNet50: epochs with the backbone frozen before unfreezing the top
     limit: int | None = None  # use only the first N patches (of each PCam split)
     tta: bool = False  # also report validation AUC averaged over the 8 dihedral transforms
+    ema: float = 0.0  # decay of a moving average of the weights, validated and saved; 0 = off
     threads: int | None = None  # torch CPU threads; None = all cores
     data_name: str = ""  # recorded in provenance, e.g. "Kaggle HCD train subset (CC0)"
     command: str = ""  # the command line, recorded in provenance
@@ -50,7 +51,8 @@ class TrainConfig:
         checks = [(self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
                   (self.lr > 0, "the learning rate must be positive"),
                   (self.patience >= 0, "patience must be >= 0"),
-                  (self.head_epochs >= 0, "head epochs must be >= 0")]
+                  (self.head_epochs >= 0, "head epochs must be >= 0"),
+                  (0.0 <= self.ema < 1.0, "the EMA decay must be in [0, 1)")]
         for ok, message in checks:
             if not ok:
                 raise DataError(f"invalid training settings: {message}")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from hcd_edge.errors import DataError
 
@@ -65,6 +66,12 @@ class _Run:
     state: RunState
     progress: TrainProgress
     resume: dict | None  # last.pt's resume section when continuing a run
+    ema: AveragedModel | None = None  # moving average of the weights, when config.ema > 0
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights validated and saved as best: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
 
 def stage_plans(config: TrainConfig) -> list[StagePlan]:
@@ -89,13 +96,20 @@ def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         torch.manual_seed(config.seed)  # initial weights
         model = build_model(config.model, config.weights).to(device)
-        run = _Run(config, data, model, device, RunState(), progress, None)
+        run = _Run(config, data, model, device, RunState(), progress, None, _make_ema(model, config.ema))
         if resume:
             _restore(run)
         for index, plan in enumerate(stage_plans(config)):
             if index >= run.state.stage:
                 _run_stage(run, index, plan)
         return finish_run(run.config, run.data, run.model, run.device, run.state.history, progress)
+
+
+def _make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
+    if decay <= 0:
+        return None
+    # Batch-norm statistics are averaged too (use_buffers), so the average needs no re-estimation.
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 @contextlib.contextmanager
@@ -136,6 +150,8 @@ def _restore(run: _Run) -> None:
     if saved.get("fingerprint") != run.data.fingerprint:
         raise DataError(f"cannot resume {run.config.out}: the training data or its split changed")
     run.model.load_state_dict(doc["state_dict"])
+    if run.ema is not None:
+        run.ema.load_state_dict(saved["ema"])
     s = saved["state"]
     run.state = RunState(stage=s["stage"], epoch_in_stage=s["epoch_in_stage"],
                          history=[EpochRecord(**r) for r in s["history"]], best_auc=s["best_auc"],
@@ -189,8 +205,11 @@ def _steps_per_epoch(run: _Run) -> int:
 
 
 def _scheduler(kind: Schedule, optimizer: torch.optim.Optimizer, plan: StagePlan, steps: int):
+    total = plan.epochs * steps
+    if kind is Schedule.ONECYCLE and total < 8:  # too few steps to warm up and anneal: keep lr
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     if kind is Schedule.ONECYCLE:
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=plan.lr, total_steps=plan.epochs * steps,
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=plan.lr, total_steps=total,
                                                    pct_start=0.25)
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=1 / 3, patience=1)
 
@@ -232,7 +251,7 @@ def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarr
         total_right += float(((logits >= 0) == (y >= 0.5)).sum())
         seen += len(rows)
         run.progress.step(total_loss / seen)
-    val_logits = predict_logits(run.model, run.data.val.pixels, run.data.spec, device=run.device)
+    val_logits = predict_logits(run.eval_model, run.data.val.pixels, run.data.spec, device=run.device)
     probs = sigmoid(val_logits)
     auc = roc_auc(run.data.val.labels, probs)
     if run.config.schedule is Schedule.PLATEAU:
@@ -256,6 +275,8 @@ def _step(run: _Run, x: torch.Tensor, y: torch.Tensor, optimizer, scaler) -> tup
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
+    if run.ema is not None:
+        run.ema.update_parameters(run.model)
     return float(loss.detach()), logits.detach()
 
 
@@ -276,8 +297,8 @@ def _after_epoch(run: _Run, probs: np.ndarray) -> bool:
     return stop
 
 
-def _model_checkpoint(run: _Run, threshold: float, metrics: dict) -> ModelCheckpoint:
-    state_dict = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+def _model_checkpoint(run: _Run, model: nn.Module, threshold: float, metrics: dict) -> ModelCheckpoint:
+    state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return ModelCheckpoint(run.config.model, state_dict, run.data.spec, threshold, metrics,
                            run.data.provenance, len(run.state.history))
 
@@ -286,7 +307,7 @@ def _save_best(run: _Run, probs: np.ndarray) -> None:
     labels = run.data.val.labels
     threshold = youden_threshold(labels, probs)
     save_model_checkpoint(run.config.out / BEST,
-                          _model_checkpoint(run, threshold, summary(labels, probs, threshold)))
+                          _model_checkpoint(run, run.eval_model, threshold, summary(labels, probs, threshold)))
 
 
 def _save_last(run: _Run, optimizer, scheduler, scaler) -> None:
@@ -294,9 +315,9 @@ def _save_last(run: _Run, optimizer, scheduler, scaler) -> None:
     extra = {
         "config": run.config.resume_key(), "fingerprint": run.data.fingerprint,
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict(),
+        "scaler": scaler.state_dict(), "ema": run.ema.state_dict() if run.ema is not None else None,
         "state": {"stage": s.stage, "epoch_in_stage": s.epoch_in_stage,
                   "history": [r.__dict__ for r in s.history], "best_auc": s.best_auc,
                   "best_epoch": s.best_epoch, "bad_epochs": s.bad_epochs},
     }
-    save_model_checkpoint(run.config.out / LAST, _model_checkpoint(run, 0.5, {}), extra)
+    save_model_checkpoint(run.config.out / LAST, _model_checkpoint(run, run.model, 0.5, {}), extra)

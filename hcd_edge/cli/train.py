@@ -61,6 +61,8 @@ def load_train_package():
 @click.option("--head-epochs", type=click.IntRange(min=0), default=1, show_default=True,
               help="resnet50: epochs with the backbone frozen before the top layers unfreeze.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N patches.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Validate and keep a moving average of the weights with this decay (e.g. 0.998); 0: off.")
 @click.option("--tta", is_flag=True, help="Also report validation AUC averaged over the 8 dihedral views.")
 @click.option("--data-name", default="", help="Name and licence of the data, kept in the model's provenance.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
@@ -93,6 +95,6 @@ def _config(pkg, o: dict):
         patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"],
         split=SplitKind(o["split"]), balance=Balance(o["balance"]),
         augment=Augment.off() if o["no_augment"] else Augment(), weights=o["weights"],
-        head_epochs=o["head_epochs"], limit=o["limit"], tta=o["tta"], threads=o["threads"],
+        head_epochs=o["head_epochs"], limit=o["limit"], tta=o["tta"], ema=o["ema"], threads=o["threads"],
         data_name=o["data_name"], command=shlex.join(["hcd-edge", *sys.argv[1:]]),
     )

@@ -68,13 +68,18 @@ class _StopBefore(SilentProgress):
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("schedule", [Schedule.ONECYCLE, Schedule.PLATEAU])
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(synthetic_96, tmp_path, schedule):
-    whole = train(tiny_config(synthetic_96, tmp_path / "whole", epochs=3, schedule=schedule))
-    config = tiny_config(synthetic_96, tmp_path / "split", epochs=3, schedule=schedule)
+@pytest.mark.parametrize("schedule, ema", [(Schedule.ONECYCLE, 0.0), (Schedule.PLATEAU, 0.0),
+                                           (Schedule.ONECYCLE, 0.9)])
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(synthetic_96, tmp_path, schedule, ema):
+    settings = {"epochs": 3, "schedule": schedule, "ema": ema, "batch_size": 16}  # 4 steps an epoch
+    whole = train(tiny_config(synthetic_96, tmp_path / "whole", **settings))
+    config = tiny_config(synthetic_96, tmp_path / "split", **settings)
     with pytest.raises(KeyboardInterrupt):
         train(config, _StopBefore(3))
-    assert len(load_checkpoint_doc(tmp_path / "split" / "last.pt")["resume"]["state"]["history"]) == 2
+    saved = load_checkpoint_doc(tmp_path / "split" / "last.pt")["resume"]
+    assert len(saved["state"]["history"]) == 2
+    if schedule is Schedule.ONECYCLE:
+        assert saved["scheduler"]["total_steps"] == 12  # a real one-cycle schedule, not a constant
     resumed = train(config, resume=True)
     a, b = load_checkpoint_doc(whole.best), load_checkpoint_doc(resumed.best)
     assert a["epoch"] == b["epoch"]
@@ -83,6 +88,17 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(synthetic_96, tmp_
     timing = ("seconds", "cpu_seconds")
     strip = [{k: v for k, v in r.__dict__.items() if k not in timing} for r in whole.history]
     assert strip == [{k: v for k, v in r.__dict__.items() if k not in timing} for r in resumed.history]
+
+
+def test_ema_run_saves_the_averaged_weights_as_best(synthetic_96, tmp_path):
+    result = train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, ema=0.9, patience=0))
+    best = load_checkpoint_doc(result.best)["state_dict"]
+    last = load_checkpoint_doc(tmp_path / "run" / "last.pt")
+    averaged = {k.removeprefix("module."): v for k, v in last["resume"]["ema"].items()}
+    if result.metrics["best_epoch"] == 2:
+        assert all(torch.equal(best[k], averaged[k]) for k in best)
+    raw = last["state_dict"]
+    assert not all(torch.equal(best[k], raw[k]) for k in best if k.endswith("weight"))
 
 
 def test_resume_refuses_other_settings_and_a_missing_run(synthetic_96, tmp_path):
