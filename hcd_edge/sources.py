@@ -121,7 +121,8 @@ def read_labels_csv(csv_path: Path) -> dict[str, int]:
         for line_no, row in enumerate(reader, start=2):
             if not row or not "".join(row).strip():
                 continue
-            labels[_row_id(row, csv_path, line_no)] = _row_label(row, csv_path, line_no)
+            pid = _row_id(row, csv_path, line_no)  # first: it checks the row has two columns
+            labels[pid] = _row_label(row, csv_path, line_no)
     return labels
 
 

@@ -112,10 +112,7 @@ def test_missing_data_and_unlabelled_folders_are_refused(tmp_path):
 
 @pytest.mark.parametrize("row, message", [
     ("abc,2", r"train_labels\.csv:3: label must be 0 or 1, got '2'"),
-    pytest.param("abc", r"train_labels\.csv:3: expected 'id,label'", marks=pytest.mark.xfail(
-        raises=IndexError, strict=True,
-        reason="hcd_edge/sources.py read_labels_csv evaluates _row_label before _row_id, so a "
-        "one-column row raises IndexError instead of DataError (reported; not this suite's file)")),
+    ("abc", r"train_labels\.csv:3: expected 'id,label'"),
 ])
 def test_bad_csv_rows_name_the_file_and_line(kaggle, tmp_path, row, message):
     root = shutil.copytree(kaggle, tmp_path / "copy")
