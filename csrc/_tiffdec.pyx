@@ -31,6 +31,7 @@ cdef extern from "tiffdec.h" nogil:
         HCD_KERNEL_SCALAR
         HCD_KERNEL_SSE2
         HCD_KERNEL_AVX512VBMI
+        HCD_KERNEL_NEON
         HCD_KERNEL_COUNT
 
     ctypedef struct hcd_lut:
@@ -68,7 +69,7 @@ MAX_FILE_BYTES = HCD_MAX_FILE_BYTES
 
 cdef uint8_t _EMPTY[1]
 
-KERNELS = ("scalar", "sse2", "avx512vbmi")  # index = hcd_kernel
+KERNELS = ("scalar", "sse2", "avx512vbmi", "neon")  # index = hcd_kernel
 
 
 def supported_kernels():

@@ -64,7 +64,8 @@ int hcd_stream_default(size_t n, hcd_out_kind kind) {
 }
 
 int hcd_kernel_supported(hcd_kernel k) {
-    return k == HCD_KERNEL_SCALAR || hcd_x86_supports(k);
+    return k == HCD_KERNEL_SCALAR || hcd_x86_supports(k) ||
+           (k == HCD_KERNEL_NEON && hcd_neon_supported());
 }
 
 /* Index lane q of the byte-shuffle kernel holds pixel pixel_of(q): the order in which the
@@ -151,6 +152,8 @@ static void interleaved_f16(const uint8_t *restrict src, uint16_t *restrict out,
 void hcd_emit_interleaved(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut) {
     if (kind == HCD_OUT_U8_HWC) {
         memcpy(out, src, HCD_IMAGE_BYTES);
+    } else if (lut->kernel == HCD_KERNEL_NEON) {
+        hcd_interleaved_neon(src, out, kind, lut);
     } else if (lut->kernel == HCD_KERNEL_AVX512VBMI) {
         hcd_interleaved_vbmi(src, out, kind, lut);
     } else if (lut->kernel == HCD_KERNEL_SSE2) {

@@ -18,4 +18,8 @@ int hcd_x86_supports(hcd_kernel k);
 void hcd_interleaved_sse2(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
 void hcd_interleaved_vbmi(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
 
+/* aarch64 kernel (normalize_neon.c); elsewhere a stub that hcd_neon_supported() rules out. */
+int hcd_neon_supported(void);
+void hcd_interleaved_neon(const uint8_t *src, void *out, hcd_out_kind kind, const hcd_lut *lut);
+
 #endif

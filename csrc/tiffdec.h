@@ -57,7 +57,8 @@ typedef enum {
     HCD_KERNEL_SCALAR = 0,     /* portable C */
     HCD_KERNEL_SSE2 = 1,       /* x86-64 baseline: four lookups per 128-bit store */
     HCD_KERNEL_AVX512VBMI = 2, /* byte-table lookups with vpermi2b, 64 pixels per step */
-    HCD_KERNEL_COUNT = 3
+    HCD_KERNEL_NEON = 3,       /* aarch64: byte-table lookups with TBL/TBX, 16 pixels per step */
+    HCD_KERNEL_COUNT = 4
 } hcd_kernel;
 
 /* Per-channel lookup tables of the normalized value of each 8-bit level, plus the same values

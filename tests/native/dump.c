@@ -10,12 +10,17 @@ int main(int argc, char **argv) {
     static const hcd_out_kind kinds[3] = {HCD_OUT_U8_HWC, HCD_OUT_F32_CHW, HCD_OUT_F16_CHW};
     hcd_lut lut;
     hcd_lut_init(&lut, mean, std);
-    lut.kernel = HCD_KERNEL_SCALAR; /* the portable kernels: what every architecture runs */
+    /* "best": the kernel this CPU would pick; default: the portable scalar kernels. */
+    int first = 1;
+    if (argc > 1 && argv[1][0] == '-' && argv[1][1] == 'b')
+        first = 2;
+    else
+        lut.kernel = HCD_KERNEL_SCALAR;
     hcd_ctx *ctx = hcd_ctx_new();
     void *row = malloc(hcd_row_bytes(HCD_OUT_F32_CHW));
     if (ctx == NULL || row == NULL)
         return 2;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         for (int k = 0; k < 3; k++) {
             int32_t status = hcd_decode_file(ctx, argv[i], row, kinds[k], &lut);
             fwrite(&status, sizeof status, 1, stdout);
