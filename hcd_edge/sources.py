@@ -77,7 +77,7 @@ def collect_patches(inputs: Sequence[str | os.PathLike], *, recursive: bool = Fa
 def _walk_patch_names(folder: Path, recursive: bool) -> Iterable[Path]:
     if not recursive:
         return (q for q in folder.iterdir() if q.suffix.lower() in PATCH_SUFFIXES)
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         names = files + [d for d in dirs if d.lower().endswith(PATCH_SUFFIXES)]
         found.extend(Path(root) / n for n in names if n.lower().endswith(PATCH_SUFFIXES))

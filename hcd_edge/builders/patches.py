@@ -57,7 +57,7 @@ def hash_order(refs: Sequence[PatchRef]) -> list[int]:
 def plan_patches(calib: Path | None, val: Path | None, calib_n: int, val_n: int) -> PatchPlan:
     """Draw calibration (<= calib_n) and validation (<= val_n) patches; disjoint by path."""
     calib_set = _open(calib, "--calib") if calib is not None else None
-    if val is None and calib_set is not None:
+    if val is None and calib is not None and calib_set is not None:
         return _split_one_source(calib_set, calib, calib_n, val_n)
     calib_refs: tuple[PatchRef, ...] = ()
     if calib_set is not None:
@@ -137,15 +137,17 @@ def decode_all(
     refs: Sequence[PatchRef], spec: PreprocessSpec, threads: int | None, progress, task: str
 ) -> DecodedSet:
     """Decode every ref (progress under `task`); unreadable files are skipped and listed."""
-    rows, kept, skipped = [], [], []
+    rows: list[np.ndarray] = []
+    kept: list[int] = []
+    skipped: list[str] = []
     progress.start(task, len(refs))
     try:
         for start, out, statuses in iter_decoded(refs, spec, threads):
             ok = np.flatnonzero(statuses == 0)
             rows.append(out[ok])
-            kept.extend(start + ok)
+            kept.extend((start + ok).tolist())
             skipped += [
-                f"{refs[start + i].path}: {status_message(int(statuses[i]))}"
+                f"{refs[start + int(i)].path}: {status_message(int(statuses[i]))}"
                 for i in np.flatnonzero(statuses != 0)
             ]
             progress.advance(task, len(out))
