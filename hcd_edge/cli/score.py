@@ -50,7 +50,7 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     from ..score_output import OutputFormat
     from ..score_summary import summary_text
     from ..tta import Tta
-    from .score_progress import ScoreProgress
+    from ..builders.progress import ConsoleProgress
 
     output_format = OutputFormat(fmt)
     request = ScoreRequest(
@@ -60,7 +60,7 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     )
     try:
         with library_errors():
-            result = run_score(request, ScoreProgress())
+            result = run_score(request, ConsoleProgress(rate=True))
     except ScoreInterrupted as stop:
         click.echo(f"\ninterrupted: {stop}; run the same command with --resume to finish", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)

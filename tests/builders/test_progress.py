@@ -34,3 +34,21 @@ def test_silent_progress_accepts_everything():
     progress.advance("t", 3)
     progress.note("n")
     progress.finish("t")
+
+
+def test_console_progress_with_rate_shows_items_per_second_and_eta():
+    import time
+
+    progress = ConsoleProgress(io.StringIO(), bars=True, rate=True)
+    progress.start("scoring", 100)
+    for _ in range(5):
+        time.sleep(0.01)
+        progress.advance("scoring", 10)
+    (task,) = progress._progress.tasks
+    assert task.fields["rate"].endswith("/s")
+    rendered = io.StringIO()
+    from rich.console import Console
+
+    Console(file=rendered, width=120).print(progress._progress.make_tasks_table([task]))
+    assert "ETA" in rendered.getvalue() and "/s" in rendered.getvalue()
+    progress.finish("scoring")
