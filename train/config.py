@@ -32,7 +32,8 @@ class TrainConfig:
     lr: float = 2e-3  # peak (one-cycle) or initial (plateau); ResNet50 stage 2 uses lr / 10
     weight_decay: float = 1e-4
     schedule: Schedule = Schedule.ONECYCLE
-    patience: int = 5  # stop a stage after this many epochs without a better val AUC; 0 = never
+    patience: int | None = None  # stop a stage after this many epochs without a better val AUC;
+    # 0 = never; None = 0 for one-cycle (its best epochs come as it anneals), 5 for plateau
     seed: int = 0
     val_fraction: float = 0.2
     split: SplitKind = SplitKind.STRATIFIED
@@ -50,7 +51,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = [(self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
                   (self.lr > 0, "the learning rate must be positive"),
-                  (self.patience >= 0, "patience must be >= 0"),
+                  (self.patience is None or self.patience >= 0, "patience must be >= 0"),
                   (self.head_epochs >= 0, "head epochs must be >= 0"),
                   (0.0 <= self.ema < 1.0, "the EMA decay must be in [0, 1)")]
         for ok, message in checks:
@@ -58,6 +59,13 @@ class TrainConfig:
                 raise DataError(f"invalid training settings: {message}")
         if self.weights is not None and self.model.arch is not Arch.RESNET50:
             raise DataError("--weights is for --model resnet50 only")
+
+    @property
+    def stop_after(self) -> int:
+        """Epochs without a better validation AUC that end a stage (0: never)."""
+        if self.patience is not None:
+            return self.patience
+        return 0 if self.schedule is Schedule.ONECYCLE else 5
 
     def to_dict(self) -> dict:
         """Plain JSON-ready values."""

@@ -309,7 +309,7 @@ def _after_epoch(run: _Run, probs: np.ndarray) -> bool:
     else:
         state.bad_epochs += 1
     run.progress.epoch_end(record, state.best_auc)
-    stop = run.config.patience > 0 and state.bad_epochs >= run.config.patience
+    stop = run.config.stop_after > 0 and state.bad_epochs >= run.config.stop_after
     if stop:
         run.progress.note(f"early stop: no better validation AUC for {state.bad_epochs} epochs "
                           f"(best {state.best_auc:.4f} at epoch {state.best_epoch})")

@@ -40,8 +40,9 @@ def load_train_package():
               help="Peak (onecycle) or initial (plateau) learning rate.")
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-4, show_default=True)
 @click.option("--schedule", type=click.Choice(["onecycle", "plateau"]), default="onecycle", show_default=True)
-@click.option("--patience", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Stop after this many epochs without a better validation AUC (0: never).")
+@click.option("--patience", type=click.IntRange(min=0), default=None,
+              help="Stop after this many epochs without a better validation AUC (0: never). "
+              "Default: 0 with onecycle (its best epochs come as it anneals), 5 with plateau.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the split, the initial weights and every epoch.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,

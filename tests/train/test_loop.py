@@ -118,6 +118,12 @@ def test_non_empty_out_is_refused_unless_overwrite(synthetic_96, tmp_path):
     assert (tmp_path / "run" / "best.pt").is_file()
 
 
+def test_patience_defaults_to_never_for_one_cycle_and_5_for_plateau():
+    assert tiny_config("d", "o").stop_after == 0
+    assert tiny_config("d", "o", schedule=Schedule.PLATEAU).stop_after == 5
+    assert tiny_config("d", "o", patience=3).stop_after == 3
+
+
 def test_early_stopping_ends_the_run_after_patience_epochs(synthetic_96, tmp_path, monkeypatch):
     falling = iter([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     monkeypatch.setattr("hcd_edge.train.loop.roc_auc", lambda y, p: next(falling))
