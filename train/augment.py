@@ -22,11 +22,13 @@ class Augment:
     contrast: float = 0.1  # scale around the patch mean by 1 + U(-c, c)
     saturation: float = 0.1  # blend with grey by U(-s, s)
     stain: float = 0.03  # per-channel gain 1 + U(-s, s): stain and scanner variation
+    shift: int = 0  # random translation by up to this many pixels (reflected border); the
+    # label's 32x32 centre moves by as much, so keep it small
 
     @classmethod
     def off(cls) -> Augment:
         """No augmentation."""
-        return cls(dihedral=False, brightness=0.0, contrast=0.0, saturation=0.0, stain=0.0)
+        return cls(dihedral=False, brightness=0.0, contrast=0.0, saturation=0.0, stain=0.0, shift=0)
 
 
 def to_unit(pixels: torch.Tensor) -> torch.Tensor:
@@ -58,6 +60,14 @@ def random_dihedral(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Each patch translated by its own random (dy, dx) in [-max_shift, max_shift] pixels."""
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (max_shift,) * 4, mode="reflect")
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=gen).tolist()
+    return torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
+
+
 def colour_jitter(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
     """Light per-patch brightness, contrast, saturation and stain jitter on [0, 1] images."""
     n = x.shape[0]
@@ -79,6 +89,8 @@ def training_batch(pixels: torch.Tensor, spec: PreprocessSpec, aug: Augment,
     x = to_unit(pixels)
     if aug.dihedral:
         x = random_dihedral(x, gen)
+    if aug.shift > 0:
+        x = random_shift(x, aug.shift, gen)
     if max(aug.brightness, aug.contrast, aug.saturation, aug.stain) > 0:
         x = colour_jitter(x, aug, gen)
     return normalize(x, spec)

@@ -50,7 +50,9 @@ def load_train_package():
 @click.option("--split", type=click.Choice(["stratified", "random"]), default="stratified", show_default=True)
 @click.option("--balance", type=click.Choice(["none", "class-weights", "undersample"]), default="none",
               show_default=True)
-@click.option("--no-augment", is_flag=True, help="No dihedral or colour augmentation.")
+@click.option("--no-augment", is_flag=True, help="No dihedral, colour or shift augmentation.")
+@click.option("--shift", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Also translate patches randomly by up to this many pixels.")
 @click.option("--widths", type=IntListType(), default=None, help="Stage widths, e.g. 32,64,128,256.")
 @click.option("--block", type=click.Choice(["separable", "plain"]), default="separable", show_default=True,
               help="hcdnet: depthwise-separable or plain 3x3 blocks.")
@@ -95,7 +97,7 @@ def _config(pkg, o: dict):
         lr=o["lr"], weight_decay=o["weight_decay"], schedule=pkg.Schedule(o["schedule"]),
         patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"],
         split=SplitKind(o["split"]), balance=Balance(o["balance"]),
-        augment=Augment.off() if o["no_augment"] else Augment(), weights=o["weights"],
+        augment=Augment.off() if o["no_augment"] else Augment(shift=o["shift"]), weights=o["weights"],
         head_epochs=o["head_epochs"], limit=o["limit"], tta=o["tta"], ema=o["ema"], threads=o["threads"],
         data_name=o["data_name"], command=shlex.join(["hcd-edge", *sys.argv[1:]]),
     )

@@ -14,6 +14,7 @@ from hcd_edge.train.augment import (
     dihedral,
     normalize,
     random_dihedral,
+    random_shift,
     to_unit,
     training_batch,
 )
@@ -58,3 +59,13 @@ def test_augmentation_off_is_plain_normalization():
     pixels = torch.from_numpy(generate_patches(4, seed=2).pixels)
     out = training_batch(pixels, SPEC, Augment.off(), torch.Generator().manual_seed(0))
     assert torch.equal(out, normalize(to_unit(pixels), SPEC))
+
+
+def test_random_shift_translates_each_patch_by_at_most_the_limit():
+    x = torch.rand(6, 3, 96, 96)
+    y = random_shift(x, 3, torch.Generator().manual_seed(1))
+    assert y.shape == x.shape
+    for a, b in zip(x, y):
+        matches = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
+                   if torch.equal(b[:, 3:93, 3:93], a[:, 3 - dy:93 - dy, 3 - dx:93 - dx])]
+        assert len(matches) == 1
