@@ -95,7 +95,7 @@ def calibration(labels: np.ndarray, probs: np.ndarray, bins: int = 10) -> dict:
         if inside.any():
             mean_p, frac = float(probs[inside].mean()), float(labels[inside].mean())
             ece += inside.mean() * abs(mean_p - frac)
-            table.append({"bin": [float(edges[b]), float(edges[b + 1])], "n": int(inside.sum()),
+            table.append({"bin": [round(float(edges[b]), 4), round(float(edges[b + 1]), 4)], "n": int(inside.sum()),
                           "mean_probability": mean_p, "fraction_positive": frac})
     brier = float(np.mean((probs - labels) ** 2))
     return {"brier": brier, "ece": float(ece), "reliability": table}
