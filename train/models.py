@@ -38,9 +38,11 @@ class Pool(str, Enum):
     CENTRE = "centre"  # global average pool concatenated with the average of the centre third
 
 
+# HcdNet's defaults are the starter model's: on the real patches, plain 24-192 blocks beat
+# separable 32-256 by 0.017 validation AUC with the same recipe (benchmarks/models.py).
 DEFAULT_WIDTHS = {
     Arch.CNN: (32, 64, 128),
-    Arch.HCDNET: (32, 64, 128, 256),
+    Arch.HCDNET: (24, 48, 96, 192),
 }
 
 
@@ -51,7 +53,7 @@ class ModelConfig:
     arch: Arch = Arch.HCDNET
     widths: tuple[int, ...] = ()  # per stage; () means the architecture's default
     dropout: float = 0.3  # before the last linear layer (and after each CNN block)
-    block: Block = Block.SEPARABLE  # HcdNet only
+    block: Block = Block.PLAIN  # HcdNet only
     pool: Pool = Pool.CENTRE  # HcdNet only
 
     def resolved_widths(self) -> tuple[int, ...]:
@@ -68,8 +70,8 @@ class ModelConfig:
         """Parse to_dict output; raises DataError on unknown values."""
         try:
             return cls(arch=Arch(d["arch"]), widths=tuple(int(w) for w in d.get("widths", ())),
-                       dropout=float(d.get("dropout", 0.3)), block=Block(d.get("block", "separable")),
-                       pool=Pool(d.get("pool", "centre")))
+                       dropout=float(d.get("dropout", cls.dropout)), block=Block(d.get("block", cls.block)),
+                       pool=Pool(d.get("pool", cls.pool)))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"invalid model config {d!r}: {exc}") from exc
 
@@ -122,7 +124,7 @@ class CentreGlobalPool(nn.Module):
 class HcdNet(nn.Module):
     """Edge model: a stride-2 stem, then per stage one stride-2 block and one stride-1 block."""
 
-    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256), block: Block = Block.SEPARABLE,
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192), block: Block = Block.PLAIN,
                  pool: Pool = Pool.CENTRE, dropout: float = 0.2):
         super().__init__()
         stem = widths[0] // 2

@@ -53,8 +53,9 @@ def load_train_package():
 @click.option("--no-augment", is_flag=True, help="No dihedral, colour or shift augmentation.")
 @click.option("--shift", type=click.IntRange(0, 16), default=0, show_default=True,
               help="Also translate patches randomly by up to this many pixels.")
-@click.option("--widths", type=IntListType(), default=None, help="Stage widths, e.g. 32,64,128,256.")
-@click.option("--block", type=click.Choice(["separable", "plain"]), default="separable", show_default=True,
+@click.option("--widths", type=IntListType(), default=None,
+              help="Stage widths. Default: hcdnet 24,48,96,192; cnn 32,64,128.")
+@click.option("--block", type=click.Choice(["plain", "separable"]), default="plain", show_default=True,
               help="hcdnet: depthwise-separable or plain 3x3 blocks.")
 @click.option("--pool", type=click.Choice(["centre", "global"]), default="centre", show_default=True,
               help="hcdnet: global + centre-third pooling, or global only.")
