@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Subject:
     run: Path
     final: dict  # metrics.json "final"
     onnx: Path
-    session: object
+    session: Any  # onnxruntime.InferenceSession
     x: np.ndarray  # one input batch in the model's spec
     seconds: list[float]  # per-batch inference wall times, all rounds
     train_seconds: list[float]  # per-step training wall times, all rounds
