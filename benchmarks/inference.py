@@ -13,6 +13,7 @@ also gated against each other by build-engine.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -267,7 +268,7 @@ def _torch_tensorrt_rows(subject: Subject, data: Data, config: BenchConfig, batc
     for batch in batches:
         x = torch.from_numpy(_decoded(data.timing, batch, subject)).half().cuda()
         compiled = torch_tensorrt.compile(model, inputs=[x], enabled_precisions={torch.half})
-        samples = _cuda_samples(lambda: compiled(x), config)
+        samples = _cuda_samples(functools.partial(compiled, x), config)
         records.append(_record(subject, "torch-tensorrt", "fp16", batch, samples, auc=None))
     return []
 

@@ -52,7 +52,8 @@ def real_patches() -> Path | None:
     unpack = SHARED_DATA / "unpack.sh"
     if not unpack.is_file():
         return None
-    out = subprocess.run(["bash", str(unpack)], capture_output=True, text=True, timeout=900)
+    out = subprocess.run(["bash", str(unpack)], capture_output=True, text=True, timeout=900,
+                         check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{unpack} failed: {out.stderr.strip()}")
     return Path(out.stdout.strip().splitlines()[-1])

@@ -114,7 +114,7 @@ def _resolve(base: Path, text: str) -> Path:
 def read_labels_csv(csv_path: Path) -> dict[str, int]:
     """Kaggle-style `id,label` CSV -> {id: 0|1}; DataError names the file and line of a bad row."""
     try:
-        fh = open(csv_path, newline="", encoding="utf-8")
+        fh = open(csv_path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise DataError(f"cannot open label file {csv_path}: {exc}") from exc
     with fh:

@@ -45,12 +45,12 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     130 interrupted (rerun with --resume). HCD_EDGE_STARTER_MODEL overrides the starter
     model used without --engine (development and tests).
     """
+    from ..builders.progress import ConsoleProgress
     from ..score import ScoreInterrupted, ScoreRequest
     from ..score import score as run_score
     from ..score_output import OutputFormat
     from ..score_summary import summary_text
     from ..tta import Tta
-    from ..builders.progress import ConsoleProgress
 
     output_format = OutputFormat(fmt)
     request = ScoreRequest(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
-from ..spec import PreprocessSpec, Precision
+from ..spec import Precision, PreprocessSpec
 
 
 @dataclass
@@ -49,6 +50,9 @@ class StageTimes:
         self.h2d = self.compute = self.d2h = 0.0
         self.batches = 0
         self.per_batch.clear()
+
+
+_E = TypeVar("_E", bound="Executor")
 
 
 class Executor(abc.ABC):
@@ -103,7 +107,7 @@ class Executor(abc.ABC):
         finally:
             self.release_slot(slot)
 
-    def __enter__(self) -> Executor:
+    def __enter__(self: _E) -> _E:  # noqa: PYI019 - typing.Self is 3.11+, we support 3.10
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_hcd_edge_package_has_no_mypy_errors():
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull, "hcd_edge"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

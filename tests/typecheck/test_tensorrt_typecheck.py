@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from .trt_stubs import mypy_available, patch_stub_text, run_mypy, stubs_installed, write_patched_stubs
+from .trt_stubs import (
+    mypy_available,
+    patch_stub_text,
+    run_mypy,
+    stubs_installed,
+    write_patched_stubs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "hcd_edge"

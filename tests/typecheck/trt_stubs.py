@@ -23,7 +23,7 @@ def stubs_installed() -> bool:
         from importlib.metadata import distribution
 
         distribution("tensorrt-stubs")
-    except Exception:
+    except ImportError:  # PackageNotFoundError is an ImportError
         return False
     return True
 
@@ -51,7 +51,7 @@ def patch_stub_text(text: str) -> str:
     """Apply the three fixes to one stub file's text."""
     text = re.sub(r"(?<=[(,\s])in: ", "in_: ", text)  # `in` is a keyword
     text = text.replace("power: Weights = None, channel_axis: int)", "power: Weights = None, channel_axis: int = 0)")
-    text = re.sub(r"^import tensorrt_libs as tensorrt_libs\n", "", text, flags=re.M)
+    text = re.sub(r"^import tensorrt_libs as tensorrt_libs\n", "", text, flags=re.MULTILINE)
     return text.replace("'tensorrt_libs', ", "")
 
 
@@ -70,7 +70,7 @@ def run_mypy(files: list[Path], stub_dir: Path) -> subprocess.CompletedProcess:
         "--ignore-missing-imports", "--follow-imports=silent", "--check-untyped-defs",
         "--no-error-summary", *map(str, files),
     ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def mypy_available() -> bool:
