@@ -153,6 +153,8 @@ class TrtExecutor(Executor):
 
     def _allocate(self, rows: int) -> _SlotBuffers:
         host_in = cuda_mem.PinnedArray(self.spec.input_shape(rows), self.spec.numpy_dtype)
+        # Zeroed once: rows padded up to the profile minimum never feed uninitialized NaNs in.
+        host_in.array[...] = 0
         host_out = cuda_mem.PinnedArray((rows,), np.dtype(np.float32))
         event = cuda_mem.CudaEvent
         return _SlotBuffers(
