@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.machine import RESULTS_DIR
+from benchmarks.machine import RESULTS_DIR, ROOT
 
 # name -> (module, arguments for a full run, arguments for --quick)
 BENCHMARKS = {
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only.split(","):
         module, full, quick = BENCHMARKS[name]
         cmd = [sys.executable, "-m", module, *(quick if args.quick else full),
-               "--json", str(RESULTS_DIR / f"{name}.json")]
+               "--json", str((RESULTS_DIR / f"{name}.json").relative_to(ROOT))]
         print(f"\n== {name}: {' '.join(cmd[1:])}", flush=True)
         started = time.perf_counter()
-        if subprocess.run(cmd, check=False).returncode != 0:
+        if subprocess.run(cmd, cwd=ROOT, check=False).returncode != 0:
             failed.append(name)
         print(f"== {name} took {time.perf_counter() - started:.0f} s", flush=True)
     from benchmarks.report import main as report_main
