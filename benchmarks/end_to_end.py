@@ -28,7 +28,6 @@ files/s; peak RSS flat from --n to 10 x --n patches.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -42,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import write_results
 from hcd_edge.decode import decode_batch, native_available
 from hcd_edge.runtime.loader import open_executor
 from hcd_edge.sources import open_patch_set
@@ -88,9 +88,8 @@ def main() -> None:
             memory_engine = engines.get("null") or null_engine(work)
             report["memory"] = measure_memory(memory_engine[0], files, args, work)
     print_report(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    command = " ".join(["python -m benchmarks.end_to_end", *sys.argv[1:]])
+    print(f"\nwrote {write_results('end_to_end', {'command': command, **report}, args.json)}")
 
 
 # -- inputs ----------------------------------------------------------------------------------

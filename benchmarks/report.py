@@ -146,7 +146,45 @@ def generic_section(doc: dict) -> str:
     return "```json\n" + json.dumps(shown, indent=2)[:6000] + "\n```"
 
 
-SECTIONS: dict[str, Callable[[dict], str]] = {"inference": inference_section}
+def end_to_end_section(doc: dict) -> str:
+    """score beside inference alone, a naive loop and the decoder alone; memory at n and 10n."""
+    columns = ["engine", "patches", "inference only/s", "score (whole call)/s", "score (pipeline)/s",
+               "naive loop/s", "decoder/s", "score/inference", "score/naive", "score/decoder"]
+    rows = []
+    for name, e in doc.get("engines", {}).items():
+        rate, ratio = e["patches_per_s"], e["ratios"]
+        rows.append([f"{name}: {e['about']}", e["patches"]]
+                    + [f"{rate[k]:,.0f}" for k in ("inference_only", "score_wall", "score_pipeline",
+                                                   "naive", "decoder")]
+                    + [f"{ratio[f'wall_vs_{k}']:.2f} ({ratio[f'pipeline_vs_{k}']:.2f})"
+                       for k in ("inference_only", "naive", "decoder")])
+    memory = doc.get("memory", {})
+    lines = [f"Patches: {doc.get('patches', {}).get('source')}; {doc.get('system')}",
+             markdown_table(columns, rows),
+             "Ratios: whole call (pipeline only, from the first decode to the renamed CSV)."]
+    if memory:
+        sizes = [k for k in memory if k != "ratio"]
+        lines.append("Peak RSS of `hcd-edge score`: " + "; ".join(
+            f"{k} patches {memory[k]['peak_rss_mib']} MiB" for k in sizes)
+            + f" (ratio {memory.get('ratio')})")
+    return "\n\n".join(lines)
+
+
+def models_section(doc: dict) -> str:
+    """Trained runs side by side: size, validation AUC, training time, ORT FP32 speed."""
+    columns = ["run", "arch", "parameters", "val AUC", "val AUC (8-view TTA)", "accuracy",
+               "train min", "ORT FP32 patches/s"]
+    rows = [[r["run"], r["arch"], f"{r['parameters']:,}", f"{r['val_auc']:.4f}",
+             "-" if r.get("val_auc_tta") is None else f"{r['val_auc_tta']:.4f}",
+             f"{r['val_accuracy']:.3f}", f"{r['train_seconds'] / 60:.0f}", f"{r['patches_per_s']:,.0f}"]
+            for r in doc.get("runs", [])]
+    return (f"Batch {doc.get('batch')}, {doc.get('threads')} threads, {doc.get('rounds')} rounds; "
+            "training times were measured on a shared machine.\n\n" + markdown_table(columns, rows))
+
+
+SECTIONS: dict[str, Callable[[dict], str]] = {
+    "inference": inference_section, "end_to_end": end_to_end_section, "models": models_section,
+}
 
 
 def write_report(docs: dict[str, dict], path: Path = REPORT) -> Path:
@@ -159,7 +197,8 @@ def write_report(docs: dict[str, dict], path: Path = REPORT) -> Path:
     for name in names:
         doc = docs[name]
         render = SECTIONS.get(name, generic_section)
-        parts += [f"## {name.replace('_', ' ')}", "", f"Command: `{doc.get('command', name)}`", "",
+        command = doc.get("command") or f"python -m benchmarks.{name}"
+        parts += [f"## {name.replace('_', ' ')}", "", f"Command: `{command}`", "",
                   "Machine:", "", machine_section(doc), "", render(doc), ""]
     path.write_text("\n".join(parts))
     return path
