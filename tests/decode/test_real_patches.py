@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,12 @@ import tifffile
 from hcd_edge.decode import DecodeStats, decode_batch
 from tests.decode.conftest import require_native
 from tests.decode.test_normalize import numpy_reference
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from tests.realdata import real_patch_dir
 
 
 @pytest.fixture(scope="module")
 def real_paths() -> list[Path]:
-    unpack = SHARED_DATA / "unpack.sh"
-    if not unpack.is_file():
-        pytest.skip(f"real patches not available: {SHARED_DATA.resolve()} is absent")
-    done = subprocess.run(["bash", str(unpack)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"{unpack} failed: {done.stderr.strip()}")
-    folder = Path(done.stdout.strip().splitlines()[-1]) / "train"
-    return sorted(folder.glob("*.tif"))
+    return sorted((real_patch_dir() / "train").glob("*.tif"))
 
 
 @pytest.mark.real_data

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,23 +11,18 @@ import tifffile
 
 from hcd_edge.default_engine import packaged_starter
 from hcd_edge.score import ScoreRequest, score
+from tests.realdata import real_patch_dir
 from tests.score.helpers import reference_probabilities
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 N_REAL = 500
 
-pytestmark = [
-    pytest.mark.real_data,
-    pytest.mark.skipif(not (SHARED_DATA / "unpack.sh").is_file(),
-                       reason=f"real patches not here: {SHARED_DATA} is absent"),
-]
+pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture(scope="module")
 def real_list(tmp_path_factory):
     """A path list of the first 500 real patches of train_labels.csv, and their labels."""
-    root = Path(subprocess.run(["bash", str(SHARED_DATA / "unpack.sh")], capture_output=True,
-                               text=True, check=True, timeout=600).stdout.strip())
+    root = real_patch_dir()
     with open(root / "train_labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))[:N_REAL]
     listing = tmp_path_factory.mktemp("real") / "real.csv"

@@ -21,7 +21,7 @@ from hcd_edge.synthetic import (
     kaggle_tiff_bytes,
     write_synthetic_set,
 )
-from tests.train.realdata import real_patch_dir
+from tests.realdata import real_patch_dir
 
 
 @pytest.fixture(scope="module")
