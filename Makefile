@@ -54,4 +54,4 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check hcd_edge train tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info csrc/_tiffdec.c hcd_edge/*.so
+	rm -rf $(VENV) build *.egg-info hcd_edge/*.so

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -259,3 +260,13 @@ def malformed_cases() -> list[Case]:
         + _codec_cases()
         + wrong_format_cases()
     )
+
+
+def write_cases(folder: Path, cases: list[Case]) -> list[Path]:
+    """Write each case's bytes to folder/NNNN-<name>.tif, in order; returns the paths."""
+    paths = []
+    for i, case in enumerate(cases):
+        path = folder / f"{i:04d}-{case.name}.tif"
+        path.write_bytes(case.data)
+        paths.append(path)
+    return paths

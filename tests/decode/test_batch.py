@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,19 +11,11 @@ from hcd_edge.decode import DecodeStats, DecodeStatus, decode_batch, read_patch
 from hcd_edge.decode.status import NEEDS_FALLBACK
 from hcd_edge.errors import DecodeError
 from tests.decode.conftest import require_native
+from tests.decode.corpus import write_cases
 from tests.decode.test_normalize import numpy_reference
 from tests.decode.tiffbytes import kaggle_tiff, patch_pixels
 
 MEAN, STD = (0.70, 0.54, 0.69), (0.23, 0.27, 0.21)
-
-
-def write_files(folder: Path, cases) -> list[Path]:
-    paths = []
-    for i, case in enumerate(cases):
-        path = folder / f"{i:04d}-{case.name}.tif"
-        path.write_bytes(case.data)
-        paths.append(path)
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +29,7 @@ def mixed(tmp_path_factory, valid_cases, fallback_cases, malformed):
     expected = np.array([int(c.expected) for c in cases], dtype=np.int32)
     is_fallback = np.array([c.name in fallback_names for c in cases])
     agrees = np.array([c.reference_agrees for c in cases])
-    return write_files(folder, cases), expected, is_fallback, agrees
+    return write_cases(folder, cases), expected, is_fallback, agrees
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.uint8])

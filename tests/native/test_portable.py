@@ -22,7 +22,7 @@ SYSROOT = Path("/usr/aarch64-linux-gnu")
 
 
 def build(compiler: str, exe: Path) -> None:
-    sources = [str(p) for p in sorted((ROOT / "csrc").glob("*.c")) if p.name != "_tiffdec.c"]
+    sources = [str(p) for p in sorted((ROOT / "csrc").glob("*.c"))]
     cmd = [compiler, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
            "-I", str(ROOT / "csrc"), *sources, str(Path(__file__).with_name("dump.c")),
            "-o", str(exe), "-lz"]

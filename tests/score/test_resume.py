@@ -31,16 +31,22 @@ def interrupt_after(monkeypatch, batches: int) -> None:
     monkeypatch.setattr(score_partial.PartialLog, "append", append)
 
 
+def interrupted(monkeypatch, batches: int, *args, **kwargs) -> ScoreInterrupted:
+    """Run score(request(*args, **kwargs)) until Ctrl-C after `batches` saved lines; the stop."""
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, batches)
+        with pytest.raises(ScoreInterrupted) as stop:
+            score(request(*args, **kwargs))
+    return stop.value
+
+
 @pytest.mark.parametrize("fmt", [OutputFormat.CSV, OutputFormat.KAGGLE, OutputFormat.JSONL])
 def test_resume_after_ctrl_c_writes_the_uninterrupted_files(tmp_path, messy_folder, engine_dir,
                                                             monkeypatch, fmt):
     whole = score(request(messy_folder, tmp_path / "whole.out", engine_dir, fmt=fmt))
     out = tmp_path / "resumed.out"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 2)  # two batches of 4
-        with pytest.raises(ScoreInterrupted) as stop:
-            score(request(messy_folder, out, engine_dir, fmt=fmt))
-    assert stop.value.saved == 8 and stop.value.partial == partial_path(out)
+    stop = interrupted(monkeypatch, 2, messy_folder, out, engine_dir, fmt=fmt)
+    assert stop.saved == 8 and stop.partial == partial_path(out)
     assert not out.exists() and partial_path(out).exists()
     resumed = score(request(messy_folder, out, engine_dir, fmt=fmt, resume=True))
     assert resumed.resumed == 8 and resumed.summary["counts"]["resumed"] == 8
@@ -52,10 +58,7 @@ def test_resume_after_ctrl_c_writes_the_uninterrupted_files(tmp_path, messy_fold
 def test_a_torn_last_line_is_scored_again(tmp_path, good_folder, engine_dir, monkeypatch):
     score(request(good_folder, tmp_path / "whole.csv", engine_dir))
     out = tmp_path / "s.csv"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 2)
-        with pytest.raises(ScoreInterrupted):
-            score(request(good_folder, out, engine_dir))
+    interrupted(monkeypatch, 2, good_folder, out, engine_dir)
     with open(partial_path(out), "a") as fh:
         fh.write('{"rows": [["/x/p.tif", "p", "0.5')  # a kill in the middle of a write
     result = score(request(good_folder, out, engine_dir, resume=True))
@@ -66,10 +69,7 @@ def test_a_torn_last_line_is_scored_again(tmp_path, good_folder, engine_dir, mon
 def test_a_leftover_partial_is_not_overwritten_without_resume(tmp_path, good_folder, engine_dir,
                                                             monkeypatch):
     out = tmp_path / "s.csv"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 1)
-        with pytest.raises(ScoreInterrupted):
-            score(request(good_folder, out, engine_dir))
+    interrupted(monkeypatch, 1, good_folder, out, engine_dir)
     before = partial_path(out).read_bytes()
     with pytest.raises(DataError, match=r"s\.csv\.partial holds rows .* add --resume"):
         score(request(good_folder, out, engine_dir))
@@ -79,10 +79,7 @@ def test_a_leftover_partial_is_not_overwritten_without_resume(tmp_path, good_fol
 def test_resume_with_other_options_is_refused_naming_both(tmp_path, good_folder, engine_dir,
                                                         monkeypatch):
     out = tmp_path / "s.csv"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 1)
-        with pytest.raises(ScoreInterrupted):
-            score(request(good_folder, out, engine_dir))
+    interrupted(monkeypatch, 1, good_folder, out, engine_dir)
     with pytest.raises(DataError, match=r"--threshold 0\.2.*this run uses .*--threshold 0\.9"):
         score(request(good_folder, out, engine_dir, resume=True, threshold=0.9))
 
@@ -115,10 +112,7 @@ def test_resume_after_files_were_added_still_writes_every_row_in_path_order(tmp_
     folder = tmp_path / "growing"
     shutil.copytree(good_folder, folder)
     out = tmp_path / "s.csv"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 2)
-        with pytest.raises(ScoreInterrupted):
-            score(request(folder, out, engine_dir))
+    interrupted(monkeypatch, 2, folder, out, engine_dir)
     shutil.copy(folder / "p00040.tif", folder / "a-first.tif")  # sorts before all scored rows
     (folder / "p00001.tif").unlink()  # scored before the interruption, gone now
     resumed = score(request(folder, out, engine_dir, resume=True))
