@@ -99,10 +99,16 @@ def test_tampered_engine_file_is_refused_on_load(int8_copy):
         ("features", "amx_tile", "amx_tile"),
     ],
 )
-def test_engine_for_other_runtime_or_cpu_is_refused(int8_copy, field, value, match):
+def test_engine_for_other_runtime_or_cpu_is_refused(int8_copy, field, value, match, monkeypatch):
     m = read_manifest(int8_copy)
     if field == "features":
         m.device["features"] = [*m.device["features"], value]
+        # The CI host may itself have the feature: describe a CPU that lacks it.
+        import hcd_edge.runtime.loader as loader
+
+        real = loader.describe_cpu()
+        lacking = {**real, "features": [f for f in real["features"] if f != value]}
+        monkeypatch.setattr(loader, "describe_cpu", lambda: lacking)
     else:
         m.backend_version = value
     write_manifest(int8_copy, m)
