@@ -5,7 +5,7 @@ Measured side by side in one run, on the same engine folders and the same files 
 warm), best of --repeats:
 
   inference-only  the engine on one pre-decoded batch, submit + collect in a loop
-  score           hcd_edge.score.score() over all files: decode ring, engine, rows, CSV file
+  score           hcd_edge.score.run.score() over all files: decode ring, engine, rows, CSV file
   naive           tifffile.imread + numpy normalize + session.run, one batch after another
   decoder         decode_batch over all files with all threads, no engine
 
@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import write_results
+from hcd_edge.backends.loader import open_executor
 from hcd_edge.decode import decode_batch, native_available
-from hcd_edge.runtime.loader import open_executor
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -134,7 +134,7 @@ def write_list(files: list[Path], path: Path) -> Path:
 
 def model_engine(args, work: Path, source: str) -> tuple[Path, str]:
     from hcd_edge.builders import BuildRequest, build_engine
-    from hcd_edge.default_engine import packaged_starter
+    from hcd_edge.score.default_engine import packaged_starter
     from hcd_edge.spec import Precision
 
     model, about = args.model, str(args.model)
@@ -255,7 +255,7 @@ def timed_loop(ex, slot, batch: int, seconds: float) -> tuple[int, float]:
 
 
 def score_rate(engine: Path, listing: Path, args, work: Path) -> tuple[float, float, dict]:
-    from hcd_edge.score import ScoreRequest, score
+    from hcd_edge.score.run import ScoreRequest, score
 
     out = work / "score.csv"
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from benchmarks.machine import real_patches, write_results
 from benchmarks.splits import SplitFolders, split_real_patches
 from hcd_edge.bench import BenchConfig, evaluate_auc, latency_summary, time_inference
 from hcd_edge.decode import decode_batch
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 from hcd_edge.spec import Precision
 
 STARTER = Path(__file__).resolve().parents[1] / "hcd_edge" / "models" / "starter.onnx"
@@ -204,8 +204,8 @@ def _decoded(paths: list[Path], batch: int, subject: Subject) -> np.ndarray:
 
 def _engine_records(subject: Subject, engine: Path, backend: str, data: Data, config: BenchConfig,
                     batches: list[int]) -> list[dict]:
+    from hcd_edge.backends.loader import open_executor
     from hcd_edge.manifest import read_manifest
-    from hcd_edge.runtime.loader import open_executor
 
     manifest = read_manifest(engine)
     records = []
@@ -243,7 +243,7 @@ def _record(subject: Subject, runtime: str, precision: str, batch: int, samples:
 def _gpu_rows(subject: Subject, data: Data, config: BenchConfig, work: Path,
               records: list[dict]) -> list[str]:
     """TensorRT FP16/INT8 (and torch-tensorrt) rows on a GPU machine; why not, elsewhere."""
-    from hcd_edge.builders.backends import tensorrt_missing_reason
+    from hcd_edge.backends.registry import tensorrt_missing_reason
 
     reason = tensorrt_missing_reason()
     if reason is not None:

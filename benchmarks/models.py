@@ -76,7 +76,7 @@ def _parse(argv):
 def _subject(run: Path, onnx_path: Path, args) -> Subject:
     import onnxruntime as ort
 
-    from hcd_edge.runtime.ort_backend import session_options
+    from hcd_edge.backends.onnxruntime.executor import session_options
     from hcd_edge.train import export_checkpoint
 
     final = json.loads((run / "metrics.json").read_text())["final"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hcd_edge.sources import KAGGLE_LABELS, PatchRef, open_patch_set
+from hcd_edge.score.sources import KAGGLE_LABELS, PatchRef, open_patch_set
 
 
 @dataclass(frozen=True)

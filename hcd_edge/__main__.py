@@ -1,6 +1,6 @@
 """`python -m hcd_edge` runs the hcd-edge command line."""
 
-from .cli import main
+from hcd_edge.cli import main
 
 if __name__ == "__main__":
     main()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .decode import decode_batch
-from .errors import DataError
-from .runtime.base import Executor, Slot
-from .sources import PatchSet
+from hcd_edge.backends.base import Executor, Slot
+from hcd_edge.decode import decode_batch
+from hcd_edge.errors import DataError
+from hcd_edge.score.sources import PatchSet
 
 MIN_TIMED_ITERATIONS = 5  # even when one batch outlasts --seconds
 
@@ -127,7 +127,7 @@ def evaluate_auc(ex: Executor, patch_set: PatchSet, threads: int | None) -> floa
 
 def score_patch_set(ex: Executor, patch_set: PatchSet, threads: int | None) -> np.ndarray:
     """Probabilities for every patch of the set (NaN where a file cannot be decoded)."""
-    from .pipeline import PipelineConfig, ScoringPipeline
+    from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 
     pipeline = ScoringPipeline(ex, PipelineConfig(batch=max(1, min(ex.max_batch, 256)),
                                                   decode_threads=threads))
@@ -179,9 +179,9 @@ def _bench_batch(ex: Executor, target: BenchTarget, paths: Sequence[Path], batch
 
 def resolve_target(path: Path, threads: int | None) -> BenchTarget:
     """A BenchTarget for an engine folder, or for a bare .onnx run with ONNX Runtime."""
-    from .errors import EngineError
-    from .manifest import read_manifest
-    from .runtime.loader import open_executor
+    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.errors import EngineError
+    from hcd_edge.manifest import read_manifest
 
     path = Path(path)
     if path.is_dir():
@@ -194,8 +194,8 @@ def resolve_target(path: Path, threads: int | None) -> BenchTarget:
 
 
 def _open_bare_onnx(path: Path, threads: int | None) -> Executor:
-    from .model_info import graph_precision, read_model_info
-    from .runtime.ort_backend import OrtExecutor
+    from hcd_edge.backends.onnxruntime.executor import OrtExecutor
+    from hcd_edge.model_info import graph_precision, read_model_info
 
     info = read_model_info(path)
     return OrtExecutor(path, info.spec, precision=graph_precision(path), threads=threads)

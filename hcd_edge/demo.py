@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .default_engine import packaged_starter
+from hcd_edge.score.default_engine import packaged_starter
 
 DISCLAIMER = (
     "These patches are GENERATED (hcd-edge synth), not tissue: the scores above show that the "
     "pipeline runs, not how the model performs on patients. hcd-edge is for research use, not "
-    "diagnosis. See hcd_edge/models/STARTER.md for the starter model's measured accuracy on real "
+    "diagnosis. See hcd_edge/starter/STARTER.md for the starter model's measured accuracy on real "
     "Kaggle patches."
 )
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     starter = args.model or packaged_starter()
     if not starter.is_file():
-        raise SystemExit(f"the model {starter} is missing (the starter ships in hcd_edge/models/)")
+        raise SystemExit(f"the model {starter} is missing (the starter ships in hcd_edge/starter/)")
     plan = DemoPlan(args.out, args.patches, args.seed, args.bench_seconds)
     plan.out.mkdir(parents=True, exist_ok=True)
     total = sum(run_step(title, cmd) for title, cmd in steps(plan, starter))

@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import EngineError, EngineMismatchError
-from .spec import Precision, PreprocessSpec
+from hcd_edge.errors import EngineError, EngineMismatchError
+from hcd_edge.spec import Precision, PreprocessSpec
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelError
-from .spec import PreprocessSpec
+from hcd_edge.errors import ModelError
+from hcd_edge.spec import PreprocessSpec
 
 KEY_SPEC = "hcd_edge.preprocess"  # JSON of PreprocessSpec
 KEY_THRESHOLD = "hcd_edge.threshold"  # decimal probability in [0, 1]
@@ -107,7 +107,7 @@ def graph_precision(model_path: Path):
     """The Precision an ONNX graph computes in: INT8 with Q/DQ nodes, FP16 with fp16 weights."""
     import onnx
 
-    from .spec import Precision
+    from hcd_edge.spec import Precision
 
     proto = onnx.load(str(model_path), load_external_data=False)
     ops = {node.op_type for node in proto.graph.node}

@@ -9,7 +9,7 @@ from enum import Enum
 
 import numpy as np
 
-from .errors import ModelError
+from hcd_edge.errors import ModelError
 
 PATCH_SIZE = 96  # pixels; Kaggle / PCam patches are 96x96 RGB
 INPUT_NAME = "input"  # ONNX graph input: (N, 3, 96, 96) float or (N, 96, 96, 3) uint8

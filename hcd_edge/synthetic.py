@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
-from .sources import KAGGLE_LABELS
-from .spec import PATCH_SIZE
+from hcd_edge.errors import DataError
+from hcd_edge.score.sources import KAGGLE_LABELS
+from hcd_edge.spec import PATCH_SIZE
 
 CENTRE = slice(32, 64)  # the centre 32x32 region that decides the label
 INFO_FILE = "synthetic.json"  # written beside train_labels.csv: generator, seed, counts

@@ -7,11 +7,11 @@
 Importing this package imports torch; the hcd_edge runtime never does.
 """
 
-from .config import Schedule, TrainConfig
-from .export import ExportResult, export_checkpoint
-from .finish import TrainResult
-from .loop import train
-from .models import Arch, Block, ModelConfig, Pool
+from hcd_edge.train.config import Schedule, TrainConfig
+from hcd_edge.train.export import ExportResult, export_checkpoint
+from hcd_edge.train.finish import TrainResult
+from hcd_edge.train.loop import train
+from hcd_edge.train.models import Arch, Block, ModelConfig, Pool
 
 __all__ = [
     "Arch",

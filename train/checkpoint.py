@@ -14,8 +14,7 @@ import torch
 
 from hcd_edge.errors import DataError, ModelError
 from hcd_edge.spec import PreprocessSpec
-
-from .models import ModelConfig
+from hcd_edge.train.models import ModelConfig
 
 FORMAT = "hcd-edge-checkpoint"
 VERSION = 1

@@ -7,10 +7,9 @@ from enum import Enum
 from pathlib import Path
 
 from hcd_edge.errors import DataError
-
-from .augment import Augment
-from .models import Arch, ModelConfig
-from .split import Balance, SplitKind
+from hcd_edge.train.augment import Augment
+from hcd_edge.train.models import Arch, ModelConfig
+from hcd_edge.train.split import Balance, SplitKind
 
 
 class Schedule(str, Enum):

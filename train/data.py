@@ -14,7 +14,7 @@ import numpy as np
 
 from hcd_edge.decode import decode_batch, status_message
 from hcd_edge.errors import DataError
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 from hcd_edge.spec import PATCH_SIZE
 
 PCAM_PATTERN = "camelyonpatch_level_2_split_{split}_{xy}.h5"

@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from hcd_edge.spec import PreprocessSpec
-
-from .augment import dihedral, normalize, to_unit
+from hcd_edge.train.augment import dihedral, normalize, to_unit
 
 
 @torch.no_grad()

@@ -13,9 +13,8 @@ import torch
 from hcd_edge.errors import ModelError
 from hcd_edge.model_info import ModelInfo, write_props
 from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME, PATCH_SIZE, PreprocessSpec
-
-from .checkpoint import ModelCheckpoint, load_model_checkpoint
-from .models import build_model
+from hcd_edge.train.checkpoint import ModelCheckpoint, load_model_checkpoint
+from hcd_edge.train.models import build_model
 
 MIN_OPSET = 17
 PARITY_LIMIT = 1e-4  # max |logit torch - logit ONNX Runtime| accepted at export

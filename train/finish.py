@@ -9,14 +9,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import BEST, ModelCheckpoint, load_model_checkpoint, save_model_checkpoint
-from .config import TrainConfig
-from .evaluate import predict_logits, predict_tta, sigmoid
-from .metrics import EpochRecord, confusion, roc_auc, summary, write_metrics, youden_threshold
-from .models import count_parameters
-from .plots import plot_confusion, plot_curves, plot_roc, plot_samples
-from .prepare import Prepared
-from .progress import TrainProgress
+from hcd_edge.train.checkpoint import (
+    BEST,
+    ModelCheckpoint,
+    load_model_checkpoint,
+    save_model_checkpoint,
+)
+from hcd_edge.train.config import TrainConfig
+from hcd_edge.train.evaluate import predict_logits, predict_tta, sigmoid
+from hcd_edge.train.metrics import (
+    EpochRecord,
+    confusion,
+    roc_auc,
+    summary,
+    write_metrics,
+    youden_threshold,
+)
+from hcd_edge.train.models import count_parameters
+from hcd_edge.train.plots import plot_confusion, plot_curves, plot_roc, plot_samples
+from hcd_edge.train.prepare import Prepared
+from hcd_edge.train.progress import TrainProgress
 
 PLOTS = "plots"
 

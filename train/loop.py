@@ -21,17 +21,22 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from hcd_edge.errors import DataError
-
-from .augment import normalize, to_unit, training_batch
-from .checkpoint import BEST, LAST, ModelCheckpoint, load_checkpoint_doc, save_model_checkpoint
-from .config import Schedule, TrainConfig
-from .evaluate import bce_loss, predict_logits, sigmoid
-from .finish import TrainResult, finish_run
-from .metrics import EpochRecord, roc_auc, summary, youden_threshold
-from .models import Arch, build_model, top_layer_prefixes
-from .prepare import Prepared, prepare_data
-from .progress import SilentProgress, TrainProgress
-from .split import Balance, undersample
+from hcd_edge.train.augment import normalize, to_unit, training_batch
+from hcd_edge.train.checkpoint import (
+    BEST,
+    LAST,
+    ModelCheckpoint,
+    load_checkpoint_doc,
+    save_model_checkpoint,
+)
+from hcd_edge.train.config import Schedule, TrainConfig
+from hcd_edge.train.evaluate import bce_loss, predict_logits, sigmoid
+from hcd_edge.train.finish import TrainResult, finish_run
+from hcd_edge.train.metrics import EpochRecord, roc_auc, summary, youden_threshold
+from hcd_edge.train.models import Arch, build_model, top_layer_prefixes
+from hcd_edge.train.prepare import Prepared, prepare_data
+from hcd_edge.train.progress import SilentProgress, TrainProgress
+from hcd_edge.train.split import Balance, undersample
 
 
 @dataclass(frozen=True)

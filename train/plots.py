@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import Confusion, EpochRecord
+from hcd_edge.train.metrics import Confusion, EpochRecord
 
 
 def _pyplot():

@@ -11,11 +11,10 @@ import numpy as np
 
 from hcd_edge import __version__
 from hcd_edge.spec import IMAGENET_SPEC, PreprocessSpec
-
-from .config import TrainConfig
-from .data import PatchArrays, load_dataset
-from .models import Arch
-from .split import Balance, positive_weight, split_indices
+from hcd_edge.train.config import TrainConfig
+from hcd_edge.train.data import PatchArrays, load_dataset
+from hcd_edge.train.models import Arch
+from hcd_edge.train.split import Balance, positive_weight, split_indices
 
 
 @dataclass(frozen=True)

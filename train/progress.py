@@ -6,7 +6,7 @@ import math
 import sys
 from typing import Any, Protocol, TextIO
 
-from .metrics import EpochRecord
+from hcd_edge.train.metrics import EpochRecord
 
 
 class TrainProgress(Protocol):

@@ -6,10 +6,8 @@ the manifest and the parity gate.
                                        calib=Path("patches/")))
 """
 
-from ..manifest import BatchProfile
-from .build import build_engine
-from .progress import BuildProgress, ConsoleProgress, SilentProgress
-from .request import (
+from hcd_edge.builders.build import build_engine
+from hcd_edge.builders.request import (
     ActivationForm,
     Backend,
     BuildRequest,
@@ -20,17 +18,18 @@ from .request import (
     default_out_dir,
     parse_batch_profile,
 )
+from hcd_edge.manifest import BatchProfile
+from hcd_edge.progress import ProgressReporter, SilentProgress
 
 __all__ = [
     "ActivationForm",
     "Backend",
     "BatchProfile",
-    "BuildProgress",
     "BuildRequest",
     "BuildResult",
     "CalibMethod",
-    "ConsoleProgress",
     "GateThresholds",
+    "ProgressReporter",
     "SilentProgress",
     "Stage",
     "build_engine",

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import __version__
-from ..manifest import BatchProfile, Manifest, TensorInfo, sha256_file
-from ..model_info import ModelInfo
-from ..spec import Precision
+from hcd_edge import __version__
+from hcd_edge.manifest import BatchProfile, Manifest, TensorInfo, sha256_file
+from hcd_edge.model_info import ModelInfo
+from hcd_edge.spec import Precision
 
 _ONNX_DTYPES = {
     1: "float32",

@@ -7,18 +7,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..device_info import describe_cpu
-from ..errors import DataError, EngineError, ModelError, ParityGateError
-from ..manifest import BatchProfile, Manifest, sha256_file, write_manifest, write_text_atomic
-from ..model_info import write_props
-from ..spec import Precision
-from .assemble import EngineFiles, make_manifest
-from .backends import BackendPlan, resolve_backend
-from .parity import DEFAULT_THRESHOLDS, describe, evaluate, score_both
-from .patches import PatchPlan, plan_patches, redraw_validation
-from .portable import PortableInfo
-from .progress import BuildProgress, SilentProgress
-from .request import (
+from hcd_edge.builders.assemble import EngineFiles, make_manifest
+from hcd_edge.builders.backend_plan import BackendPlan, resolve_backend
+from hcd_edge.builders.parity import DEFAULT_THRESHOLDS, describe, evaluate, score_both
+from hcd_edge.builders.patches import PatchPlan, plan_patches, redraw_validation
+from hcd_edge.builders.portable import PortableInfo
+from hcd_edge.builders.request import (
     DEFAULT_WORKSPACE_MB,
     MIN_VAL_PATCHES,
     ActivationForm,
@@ -29,8 +23,14 @@ from .request import (
     Stage,
     default_out_dir,
 )
-from .source import SourceModel, check_precision, load_source
-from .staging import Staging, check_output_free, failed_report_path
+from hcd_edge.builders.source import SourceModel, check_precision, load_source
+from hcd_edge.builders.staging import Staging, check_output_free, failed_report_path
+from hcd_edge.device_info import describe_cpu
+from hcd_edge.errors import DataError, EngineError, ModelError, ParityGateError
+from hcd_edge.manifest import BatchProfile, Manifest, sha256_file, write_manifest, write_text_atomic
+from hcd_edge.model_info import write_props
+from hcd_edge.progress import ProgressReporter, SilentProgress
+from hcd_edge.spec import Precision
 
 
 @dataclass
@@ -42,7 +42,7 @@ class _Job:
     source: SourceModel
     plan: BackendPlan
     out: Path
-    progress: BuildProgress
+    progress: ProgressReporter
     work: Path = Path(".")
     notes: list[str] = field(default_factory=list)
 
@@ -61,7 +61,7 @@ class _PrecisionModel:
     calibration: dict | None = None
 
 
-def build_engine(request: BuildRequest, progress: BuildProgress | None = None) -> BuildResult:
+def build_engine(request: BuildRequest, progress: ProgressReporter | None = None) -> BuildResult:
     """Build the engine folder (or portable precision ONNX) a request describes; see BuildResult.
 
     Raises ModelError / DataError / EngineError for bad input, BackendUnavailable for a missing
@@ -87,7 +87,7 @@ def build_engine(request: BuildRequest, progress: BuildProgress | None = None) -
     )
 
 
-def _prepare(request: BuildRequest, progress: BuildProgress) -> _Job:
+def _prepare(request: BuildRequest, progress: ProgressReporter) -> _Job:
     precision = Precision(request.precision)
     source = load_source(Path(request.onnx), request.mean, request.std)
     check_precision(source, precision)
@@ -170,7 +170,7 @@ def _precision_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
 
 
 def _fp16_pass(job: _Job) -> _PrecisionModel:
-    from .fp16 import convert_fp16
+    from hcd_edge.builders.passes.fp16 import convert_fp16
 
     dst = job.work / "fp16.onnx"
     job.progress.note("converting to FP16 (float32 input and output kept)…")
@@ -181,9 +181,9 @@ def _fp16_pass(job: _Job) -> _PrecisionModel:
 
 
 def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
-    from .int8 import load_calibration, quantize
-    from .ort_compile import onnxruntime_version
-    from .preprocess import prepare_for_quantization
+    from hcd_edge.backends.onnxruntime.compile import onnxruntime_version
+    from hcd_edge.builders.passes.int8 import load_calibration, quantize
+    from hcd_edge.builders.passes.preprocess import prepare_for_quantization
 
     request, spec = job.request, job.source.info.spec
     method = CalibMethod(request.calib_method)
@@ -220,8 +220,8 @@ def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
 
 
 def _activation_form(job: _Job, prepared: Path, inputs):
-    from .int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
-    from .qdq_choice import choose_activation_form
+    from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
+    from hcd_edge.builders.passes.qdq_choice import choose_activation_form
 
     if job.plan.backend is Backend.TENSORRT:
         return SYMMETRIC_INT8, {"rule": "TensorRT requires symmetric int8 activations and weights"}
@@ -244,7 +244,7 @@ def _compile(job: _Job, model: _PrecisionModel) -> EngineFiles:
     if job.plan.stage is Stage.ONNX:
         return _write_portable(job, model)
     if job.plan.backend is Backend.ONNXRUNTIME:
-        from .ort_compile import compile_onnxruntime, onnxruntime_version
+        from hcd_edge.backends.onnxruntime.compile import compile_onnxruntime, onnxruntime_version
 
         job.progress.note("optimizing the graph with ONNX Runtime…")
         options = compile_onnxruntime(model.path, job.work / "model.onnx", job.request.threads)
@@ -255,7 +255,7 @@ def _compile(job: _Job, model: _PrecisionModel) -> EngineFiles:
 
 
 def _compile_tensorrt(job: _Job, model: _PrecisionModel) -> EngineFiles:
-    from .trt_compile import TrtOptions, compile_tensorrt, tensorrt_version
+    from hcd_edge.backends.tensorrt.compile import TrtOptions, compile_tensorrt, tensorrt_version
 
     request, gpu = job.request, job.plan.gpu or {}
     options = TrtOptions(
@@ -272,7 +272,7 @@ def _compile_tensorrt(job: _Job, model: _PrecisionModel) -> EngineFiles:
 
 
 def _write_portable(job: _Job, model: _PrecisionModel) -> EngineFiles:
-    from .ort_compile import onnxruntime_version
+    from hcd_edge.backends.onnxruntime.compile import onnxruntime_version
 
     name = f"{job.source.name}-{job.precision.value}.onnx"
     shutil.copyfile(model.path, job.work / name)
@@ -369,8 +369,8 @@ def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches:
 
 
 def _measure_parity(job: _Job, patches: PatchPlan) -> dict:
-    from ..runtime.loader import open_executor
-    from ..runtime.ort_backend import OrtExecutor
+    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.onnxruntime.executor import OrtExecutor
 
     request, spec = job.request, job.source.info.spec
     if not patches.val_refs:

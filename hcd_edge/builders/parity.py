@@ -19,11 +19,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..runtime.base import Executor, sigmoid
-from ..sources import PatchRef
-from ..spec import Precision, PreprocessSpec
-from .patches import iter_decoded
-from .request import GateThresholds
+from hcd_edge.backends.base import Executor, sigmoid
+from hcd_edge.builders.patches import iter_decoded
+from hcd_edge.builders.request import GateThresholds
+from hcd_edge.score.sources import PatchRef
+from hcd_edge.spec import Precision, PreprocessSpec
 
 PARITY_TASK = "parity check"
 

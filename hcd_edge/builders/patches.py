@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..decode import decode_batch, status_message
-from ..errors import DataError
-from ..sources import PatchRef, PatchSet, open_patch_set
-from ..spec import PreprocessSpec
+from hcd_edge.decode import decode_batch, status_message
+from hcd_edge.errors import DataError
+from hcd_edge.score.sources import PatchRef, PatchSet, open_patch_set
+from hcd_edge.spec import PreprocessSpec
 
 DECODE_CHUNK = 64  # patches decoded per call: bounded memory, enough work per call for threads
 

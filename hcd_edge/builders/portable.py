@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..errors import ModelError
-from ..spec import Precision
+from hcd_edge.errors import ModelError
+from hcd_edge.spec import Precision
 
 KEY_STAGE = "hcd_edge.build_stage"
 STAGE_VALUE = "precision-onnx"

@@ -6,23 +6,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from ..errors import EngineError
-from ..manifest import BatchProfile, Manifest
-from ..spec import Precision
+from hcd_edge.backends.registry import Backend
+from hcd_edge.errors import EngineError
+from hcd_edge.manifest import BatchProfile, Manifest
+from hcd_edge.spec import Precision
 
 MIN_CALIB_PATCHES = 32  # fewer readable calibration patches than this give unstable ranges
 MIN_VAL_PATCHES = 32  # fewer validation patches than this make the parity numbers meaningless
 DEFAULT_ENGINES_DIR = Path("engines")
 DEFAULT_WORKSPACE_MB = 1024
 HARDWARE_COMPATIBILITY = ("none", "ampere_plus", "same_compute_capability")  # TensorRT levels
-
-
-class Backend(str, Enum):
-    """Where an engine runs."""
-
-    AUTO = "auto"  # TensorRT when tensorrt, pycuda and a GPU are present, else ONNX Runtime
-    ONNXRUNTIME = "onnxruntime"
-    TENSORRT = "tensorrt"
 
 
 class Stage(str, Enum):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelError
-from ..manifest import sha256_file
-from ..model_info import KEY_SPEC, ModelInfo
-from ..spec import INPUT_NAME, OUTPUT_NAME, Layout, Precision, PreprocessSpec
-from .portable import PortableInfo, read_portable
+from hcd_edge.builders.portable import PortableInfo, read_portable
+from hcd_edge.errors import ModelError
+from hcd_edge.manifest import sha256_file
+from hcd_edge.model_info import KEY_SPEC, ModelInfo
+from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME, Layout, Precision, PreprocessSpec
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import EngineError
+from hcd_edge.errors import EngineError
 
 FAILED_REPORT_SUFFIX = ".parity-failed.json"
 

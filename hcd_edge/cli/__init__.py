@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from .. import __version__
+from hcd_edge import __version__
 
 # command name -> "module:attribute"; modules import their heavy dependencies lazily too,
 # so `hcd-edge --help` works on a machine with no onnxruntime, torch or TensorRT.

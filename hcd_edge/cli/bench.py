@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .errors import library_errors
-from .options import IntListType, threads_option
+from hcd_edge.cli.errors import library_errors
+from hcd_edge.cli.options import IntListType, threads_option
 
 GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
 
@@ -31,9 +31,9 @@ GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patch
 @threads_option
 def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     """Measure ENGINES (engine folders or .onnx files): latency p50/p90/p99, patches/s, stages, AUC."""
-    from ..bench import BenchConfig, bench_target, resolve_target
-    from ..manifest import write_text_atomic
-    from .bench_report import print_records, progress_line
+    from hcd_edge.bench import BenchConfig, bench_target, resolve_target
+    from hcd_edge.cli.bench_report import print_records, progress_line
+    from hcd_edge.manifest import write_text_atomic
 
     config = BenchConfig(batches=batches, seconds=seconds, warmup=warmup, threads=threads,
                          decode_threads=threads)
@@ -50,14 +50,14 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
 
 
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):
-    from ..sources import open_patch_set
+    from hcd_edge.score.sources import open_patch_set
 
     if val is not None:
         val_set = open_patch_set(val)
         return val_set, val_set.paths
     if patches is not None:
         return None, open_patch_set(patches, recursive=True).paths
-    from ..synthetic import write_synthetic_set
+    from hcd_edge.synthetic import write_synthetic_set
 
     result = write_synthetic_set(tmp / "patches", n=GENERATED_PATCHES, seed=0)
     click.echo(f"timing with {GENERATED_PATCHES} generated patches (give --val or --patches for "

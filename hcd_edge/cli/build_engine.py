@@ -6,9 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..builders.request import HARDWARE_COMPATIBILITY, ActivationForm, Backend, CalibMethod, Stage
-from ..spec import Precision
-from .errors import library_errors
+from hcd_edge.builders.request import (
+    HARDWARE_COMPATIBILITY,
+    ActivationForm,
+    Backend,
+    CalibMethod,
+    Stage,
+)
+from hcd_edge.cli.errors import library_errors
+from hcd_edge.spec import Precision
 
 PRECISIONS = [p.value for p in Precision]
 BACKENDS = [b.value for b in Backend]
@@ -132,8 +138,8 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
 )
 def build_engine(model: Path, **options) -> None:
     """Build an engine folder (engine file + manifest.json) from MODEL.onnx, checked against FP32."""
-    from ..builders import ConsoleProgress
-    from ..builders import build_engine as run_build
+    from hcd_edge.builders import build_engine as run_build
+    from hcd_edge.cli.console import ConsoleProgress
 
     with library_errors():
         request = _request(model, options)
@@ -151,8 +157,8 @@ def build_engine(model: Path, **options) -> None:
 
 
 def _request(model: Path, options: dict):
-    from ..builders import BuildRequest, parse_batch_profile
-    from ..builders.source import declared_precision
+    from hcd_edge.builders import BuildRequest, parse_batch_profile
+    from hcd_edge.builders.source import declared_precision
 
     precision = Precision(options.pop("precision") or declared_precision(model).value)
     return BuildRequest(

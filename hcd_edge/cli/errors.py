@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import click
 
-from ..errors import HcdEdgeError
+from hcd_edge.errors import HcdEdgeError
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # configuration or environment error

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import ModelError
-from .errors import library_errors
-from .train import load_train_package
+from hcd_edge.cli.errors import library_errors
+from hcd_edge.cli.train import load_train_package
+from hcd_edge.errors import ModelError
 
 
 @click.command("export")

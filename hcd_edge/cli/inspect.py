@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import library_errors
+from hcd_edge.cli.errors import library_errors
 
 SECTIONS = (
     (
@@ -39,8 +39,8 @@ SECTIONS = (
 @click.option("--json", "as_json", is_flag=True, help="Print the raw manifest JSON.")
 def inspect_engine(engine: Path, as_json: bool) -> None:
     """Show the manifest of ENGINE (an engine folder, or a file inside one) and check its file."""
-    from ..errors import EngineError
-    from ..manifest import read_manifest, verify_engine_file
+    from hcd_edge.errors import EngineError
+    from hcd_edge.manifest import read_manifest, verify_engine_file
 
     folder = engine if engine.is_dir() else engine.parent
     with library_errors():

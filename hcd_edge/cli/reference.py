@@ -49,7 +49,7 @@ def replace_block(text: str, block: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the reference, or rewrite it inside a file's markers with --write FILE."""
-    from . import main as hcd_edge_group
+    from hcd_edge.cli import main as hcd_edge_group
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", type=Path, default=None, help="file holding the markers")

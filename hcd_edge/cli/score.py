@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .errors import EXIT_PARTIAL, library_errors
-from .options import threads_option
+from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
+from hcd_edge.cli.options import threads_option
 
 FORMATS = ["csv", "kaggle", "jsonl"]
 TTA_MODES = ["none", "flip", "dihedral"]
@@ -45,12 +45,12 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     130 interrupted (rerun with --resume). HCD_EDGE_STARTER_MODEL overrides the starter
     model used without --engine (development and tests).
     """
-    from ..builders.progress import ConsoleProgress
-    from ..score import ScoreInterrupted, ScoreRequest
-    from ..score import score as run_score
-    from ..score_output import OutputFormat
-    from ..score_summary import summary_text
-    from ..tta import Tta
+    from hcd_edge.cli.console import ConsoleProgress
+    from hcd_edge.score.output import OutputFormat
+    from hcd_edge.score.run import ScoreInterrupted, ScoreRequest
+    from hcd_edge.score.run import score as run_score
+    from hcd_edge.score.summary import summary_text
+    from hcd_edge.score.tta import Tta
 
     output_format = OutputFormat(fmt)
     request = ScoreRequest(
@@ -74,7 +74,7 @@ def _default_out(fmt) -> Path:
 
 
 def _starter_model() -> Path | None:
-    from ..default_engine import STARTER_ENV
+    from hcd_edge.score.default_engine import STARTER_ENV
 
     value = os.environ.get(STARTER_ENV)
     return Path(value) if value else None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .errors import library_errors
+from hcd_edge.cli.errors import library_errors
 
 
 @click.command("synth")
@@ -20,7 +20,7 @@ def synth(out: Path, n: int, seed: int, force: bool) -> None:
     """Write N generated patches to OUT/train/<id>.tif and OUT/train_labels.csv (not tissue)."""
     from rich.progress import Progress
 
-    from ..synthetic import write_synthetic_set
+    from hcd_edge.synthetic import write_synthetic_set
 
     with library_errors(), Progress(transient=True) as bar:
         bar.disable = not bar.console.is_terminal

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import TrainingUnavailable
-from .errors import library_errors
-from .options import IntListType, threads_option
+from hcd_edge.cli.errors import library_errors
+from hcd_edge.cli.options import IntListType, threads_option
+from hcd_edge.errors import TrainingUnavailable
 
 MODELS = ["hcdnet", "cnn", "resnet50"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DecodeError
-from .status import DecodeStatus
-from .structure import classic_ifd_status, header_status, segments_status
+from hcd_edge.decode.status import DecodeStatus
+from hcd_edge.decode.structure import classic_ifd_status, header_status, segments_status
+from hcd_edge.errors import DecodeError
 
 MAX_PATCH_FILE_BYTES = 16 * 1024 * 1024  # a 96x96 RGB TIFF is ~28 KB; refuse absurd files early
 
@@ -79,7 +79,7 @@ def _check_page(page) -> DecodeStatus:
 
 def read_patch_reference(path: str | os.PathLike) -> np.ndarray:
     """A patch file as a (96, 96, 3) uint8 array via tifffile; raises DecodeError."""
-    from .status import status_message
+    from hcd_edge.decode.status import status_message
 
     status, data = read_file_bytes(path)
     if status is DecodeStatus.OK:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from .status import DecodeStatus
+from hcd_edge.decode.status import DecodeStatus
 
 CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
 BIGTIFF_MAGICS = (b"II+\x00", b"MM\x00+")

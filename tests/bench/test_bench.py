@@ -8,6 +8,8 @@ import numpy as np
 from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
+from hcd_edge.backends.base import sigmoid
+from hcd_edge.backends.loader import open_executor
 from hcd_edge.bench import (
     BenchConfig,
     batch_paths,
@@ -17,9 +19,7 @@ from hcd_edge.bench import (
     score_patch_set,
 )
 from hcd_edge.cli import main
-from hcd_edge.runtime.base import sigmoid
-from hcd_edge.runtime.loader import open_executor
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 
 FAST = BenchConfig(batches=(1, 8), seconds=0.05, warmup=0.01, threads=1, decode_threads=1)
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import report
 from benchmarks.splits import link_folder
-from hcd_edge.sources import open_patch_set, patch_ref
+from hcd_edge.score.sources import open_patch_set, patch_ref
 
 
 def _record(model, runtime, precision, batch, throughput, auc=None):

@@ -9,11 +9,11 @@ import numpy as np
 import onnx
 import pytest
 
+from hcd_edge.backends.loader import open_executor
 from hcd_edge.builders import BuildRequest, GateThresholds, build_engine
 from hcd_edge.builders.staging import failed_report_path
 from hcd_edge.errors import DataError, EngineError, EngineMismatchError, ModelError, ParityGateError
 from hcd_edge.manifest import read_manifest, sha256_file, write_manifest
-from hcd_edge.runtime.loader import open_executor
 from hcd_edge.spec import Precision
 from tests.builders.patchgen import fp32_probabilities, make_patches
 from tests.tiny_models import TINY_SPEC
@@ -104,7 +104,7 @@ def test_engine_for_other_runtime_or_cpu_is_refused(int8_copy, field, value, mat
     if field == "features":
         m.device["features"] = [*m.device["features"], value]
         # The CI host may itself have the feature: describe a CPU that lacks it.
-        import hcd_edge.runtime.loader as loader
+        from hcd_edge.backends import loader
 
         real = loader.describe_cpu()
         lacking = {**real, "features": [f for f in real["features"] if f != value]}
@@ -257,7 +257,7 @@ def test_onnxruntime_form_portable_is_refused_for_tensorrt(patches, tmp_path):
 
 def test_tensorrt_without_tensorrt_defers_to_portable_stage(patches, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        "hcd_edge.builders.backends.tensorrt_missing_reason", lambda: "tensorrt is not installed"
+        "hcd_edge.backends.registry.tensorrt_missing_reason", lambda: "tensorrt is not installed"
     )
     result = build_engine(_request(patches, tmp_path / "t", Precision.FP16, backend="tensorrt"))
     assert result.manifest.stage == "onnx" and result.manifest.backend == "tensorrt"

@@ -6,9 +6,14 @@ import numpy as np
 import onnx
 import pytest
 
-from hcd_edge.builders.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS, keep_output_float, quantize
-from hcd_edge.builders.progress import SilentProgress
+from hcd_edge.builders.passes.int8 import (
+    SYMMETRIC_INT8,
+    UINT8_ACTIVATIONS,
+    keep_output_float,
+    quantize,
+)
 from hcd_edge.builders.request import CalibMethod
+from hcd_edge.progress import SilentProgress
 from tests.tiny_models import write_tiny_cnn
 
 

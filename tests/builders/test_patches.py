@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 
 from hcd_edge.builders.patches import decode_all, hash_order, plan_patches, redraw_validation
-from hcd_edge.builders.progress import SilentProgress
-from hcd_edge.sources import patch_ref
+from hcd_edge.progress import SilentProgress
+from hcd_edge.score.sources import patch_ref
 from tests.tiny_models import TINY_SPEC
 
 

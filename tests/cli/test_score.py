@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from hcd_edge.cli import main
-from hcd_edge.score_partial import partial_path
+from hcd_edge.score.partial import partial_path
 from tests.builders.patchgen import write_patch_fixture
 from tests.score.helpers import make_tiny_engine, write_bad_inputs, write_patch_folder
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # process while it is in the middle of a run.
 SLOW_SCORE = """
 import sys, time
-from hcd_edge import score_partial
+from hcd_edge.score import partial as score_partial
 append = score_partial.PartialLog.append
 def slow(self, rows):
     append(self, rows)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from hcd_edge import default_engine as default_module
-from hcd_edge.default_engine import INT8_MIN_PATCHES, REFUSED_MARKER, default_engine
 from hcd_edge.errors import EngineError, ParityGateError
-from hcd_edge.score import ScoreRequest, score
-from hcd_edge.sources import collect_patches
+from hcd_edge.score import default_engine as default_module
+from hcd_edge.score.default_engine import INT8_MIN_PATCHES, REFUSED_MARKER, default_engine
+from hcd_edge.score.run import ScoreRequest, score
+from hcd_edge.score.sources import collect_patches
 from hcd_edge.spec import Precision
 from tests.builders.patchgen import write_patch_fixture
 
 
 class Notes:
-    """A BuildProgress that keeps the notes."""
+    """A ProgressReporter that keeps the notes."""
 
     def __init__(self):
         self.lines = []

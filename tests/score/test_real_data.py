@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from hcd_edge.default_engine import packaged_starter
-from hcd_edge.score import ScoreRequest, score
+from hcd_edge.score.default_engine import packaged_starter
+from hcd_edge.score.run import ScoreRequest, score
 from tests.realdata import real_patch_dir
 from tests.score.helpers import reference_probabilities
 

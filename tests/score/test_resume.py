@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hcd_edge import score_partial
 from hcd_edge.errors import DataError
-from hcd_edge.score import ScoreInterrupted, ScoreRequest, score
-from hcd_edge.score_output import OutputFormat
-from hcd_edge.score_partial import partial_path
+from hcd_edge.score import partial as score_partial
+from hcd_edge.score.output import OutputFormat
+from hcd_edge.score.partial import partial_path
+from hcd_edge.score.run import ScoreInterrupted, ScoreRequest, score
 
 
 def request(folder, out, engine_dir, **options):

@@ -12,10 +12,10 @@ import pytest
 import tifffile
 
 from hcd_edge.errors import DataError, EngineMismatchError
-from hcd_edge.score import ScoreRequest, score
-from hcd_edge.score_output import OutputFormat
-from hcd_edge.score_partial import partial_path
-from hcd_edge.tta import Tta
+from hcd_edge.score.output import OutputFormat
+from hcd_edge.score.partial import partial_path
+from hcd_edge.score.run import ScoreRequest, score
+from hcd_edge.score.tta import Tta
 from tests.score.helpers import BAD_INPUTS, reference_probabilities
 
 
@@ -171,7 +171,7 @@ def test_engine_that_cannot_open_leaves_no_output_and_no_partial(tmp_path, good_
 
 def test_outputs_stream_from_the_partial_file_without_sorting_in_memory(tmp_path, messy_folder,
                                                                       engine_dir, monkeypatch):
-    import hcd_edge.score as score_module
+    import hcd_edge.score.run as score_module
 
     def never(*args):
         raise AssertionError("rows were loaded into memory to be sorted")

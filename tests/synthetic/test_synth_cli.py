@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from hcd_edge.cli import main
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 
 
 def _synth(*args):

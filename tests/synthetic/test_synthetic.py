@@ -12,7 +12,7 @@ import tifffile
 
 from hcd_edge.decode import decode_batch, read_patch
 from hcd_edge.errors import DataError
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 from hcd_edge.synthetic import (
     CENTRE,
     PatchKind,

@@ -12,7 +12,7 @@ from hcd_edge.builders import BuildRequest, build_engine
 from hcd_edge.decode import decode_batch
 from hcd_edge.errors import ModelError
 from hcd_edge.model_info import read_model_info
-from hcd_edge.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set
 from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME, Precision
 from hcd_edge.train import export_checkpoint
 from hcd_edge.train.checkpoint import load_model_checkpoint

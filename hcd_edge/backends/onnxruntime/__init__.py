@@ -1,0 +1,1 @@
+"""ONNX Runtime backend: offline-optimized ONNX engines run on the CPU."""

@@ -1,0 +1,217 @@
+"""The engine `hcd-edge score` uses without --engine: the packaged starter model, built on first use.
+
+The first run builds an engine of hcd_edge/starter/starter.onnx for the best backend here
+(TensorRT when tensorrt, pycuda and a GPU are present, else ONNX Runtime): INT8 when it passes
+the parity gate, else FP32. It is cached under the user cache folder
+(<cache>/engines/starter-<sha256>-<backend>-<version>-<device>/{int8,fp32}), so later runs
+on this machine reuse it; a new starter model, backend release or device gets a new folder.
+
+INT8 is calibrated on the first patches being scored (and gated on others held back from
+them): they come from the user's own scanner and stain, which is what the activation ranges
+must cover. A bundled set would have to be real tissue, which the package cannot ship, or
+generated patches, whose colour statistics would calibrate the ranges badly. Fewer than
+INT8_MIN_PATCHES patches cannot calibrate and gate INT8, so such a run builds FP32 (and a
+later, larger run builds INT8 then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import platform
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcd_edge.cache_dir import user_cache_dir
+from hcd_edge.errors import DataError, EngineError, ParityGateError
+from hcd_edge.manifest import read_manifest, sha256_file, verify_engine_file, write_text_atomic
+from hcd_edge.progress import ProgressReporter, SilentProgress
+from hcd_edge.score.sources import PatchRef
+from hcd_edge.spec import Precision
+
+STARTER_ENV = "HCD_EDGE_STARTER_MODEL"  # read by the CLI only: another starter ONNX (tests, dev)
+CALIB_PATCHES = 512  # calibration patches at most
+VAL_PATCHES = 512  # parity patches at most, held back from the calibration source
+INT8_MIN_PATCHES = 128  # the build holds back a quarter for parity, which needs 32
+REFUSED_MARKER = "int8-refused.json"  # INT8 failed the gate here: do not retry on every run
+
+
+@dataclass(frozen=True)
+class DefaultEngine:
+    """The engine folder chosen for a run without --engine."""
+
+    engine_dir: Path
+    precision: Precision
+    built: bool  # True when this call built it
+    model: Path  # the starter ONNX it was built from
+
+
+@dataclass(frozen=True)
+class _Target:
+    backend: str  # "onnxruntime" | "tensorrt"
+    version: str
+    device: str  # slug, e.g. cpu-x86_64-1a2b3c4d or nvidia-jetson-orin-sm87
+
+
+def packaged_starter() -> Path:
+    """hcd_edge/starter/starter.onnx inside the installed package (it may not exist yet)."""
+    return Path(__file__).resolve().parents[1] / "starter" / "starter.onnx"
+
+
+def missing_starter_message(model: Path) -> str:
+    """What to do when there is no --engine and no starter model."""
+    why = " (this hcd-edge was installed without it)" if model == packaged_starter() else ""
+    return (
+        f"no --engine given and the starter model {model} is not there{why}. Build an engine "
+        "from your own model and pass it:\n"
+        "  hcd-edge build-engine MODEL.onnx --precision int8 --calib PATCHES/\n"
+        "  hcd-edge score PATCHES/ --engine engines/MODEL-int8-onnxruntime"
+    )
+
+
+def default_engine(
+    refs: Sequence[PatchRef],
+    *,
+    model: Path | None = None,
+    threads: int | None = None,
+    progress: ProgressReporter | None = None,
+) -> DefaultEngine:
+    """The cached starter engine for this machine, built first (calibrated on refs) when missing.
+
+    model: the starter ONNX (default: the packaged one). Raises EngineError when it is missing.
+    """
+    model = Path(model) if model is not None else packaged_starter()
+    progress = progress or SilentProgress()
+    if not model.is_file():
+        raise EngineError(missing_starter_message(model))
+    target = _best_target()
+    folder = cache_folder(sha256_file(model), target)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _build_lock(folder):
+        found = _cached(folder, len(refs))
+        if found is not None:
+            progress.note(f"using the cached starter engine {found} ({target.backend})")
+            return DefaultEngine(found, Precision(found.name), built=False, model=model)
+        return _build(model, folder, target, refs, threads, progress)
+
+
+def cache_folder(model_sha256: str, target: _Target) -> Path:
+    """<user cache>/engines/starter-<sha>-<backend>-<version>-<device>."""
+    name = f"starter-{model_sha256[:16]}-{target.backend}-{target.version}-{target.device}"
+    return user_cache_dir() / "engines" / _slug(name)
+
+
+def _best_target() -> _Target:
+    from hcd_edge.backends.registry import tensorrt_missing_reason
+    from hcd_edge.device_info import describe_cpu, describe_gpu
+
+    if tensorrt_missing_reason() is None:
+        from hcd_edge.backends.tensorrt.compile import tensorrt_version
+
+        gpu = describe_gpu() or {}
+        device = f"{gpu.get('name', 'gpu')}-sm{str(gpu.get('compute_capability', '')).replace('.', '')}"
+        return _Target("tensorrt", tensorrt_version(), device)
+    import onnxruntime
+
+    features = ",".join(describe_cpu()["features"])
+    device = f"cpu-{platform.machine()}-{hashlib.sha256(features.encode()).hexdigest()[:8]}"
+    return _Target("onnxruntime", onnxruntime.__version__, device)
+
+
+def _cached(folder: Path, n_patches: int) -> Path | None:
+    """The usable cached engine: int8, else fp32 when int8 was refused or cannot be built now."""
+    int8, fp32 = folder / Precision.INT8.value, folder / Precision.FP32.value
+    if _intact(int8):
+        return int8
+    int8_possible = n_patches >= INT8_MIN_PATCHES and not (folder / REFUSED_MARKER).exists()
+    if _intact(fp32) and not int8_possible:
+        return fp32
+    return None
+
+
+def _intact(engine_dir: Path) -> bool:
+    try:
+        verify_engine_file(engine_dir, read_manifest(engine_dir))
+    except EngineError:
+        return False
+    return True
+
+
+def _build(model: Path, folder: Path, target: _Target, refs: Sequence[PatchRef],
+           threads: int | None, progress: ProgressReporter) -> DefaultEngine:
+    enough = len(refs) >= INT8_MIN_PATCHES and not (folder / REFUSED_MARKER).exists()
+    with tempfile.TemporaryDirectory(prefix="hcd-edge-calib-") as tmp:
+        calib = _write_calib_list(refs, Path(tmp)) if len(refs) >= INT8_MIN_PATCHES else None
+        if enough:
+            progress.note(
+                f"no starter engine is cached for this machine yet: building one for {target.backend} "
+                f"(INT8 if it passes the parity gate, else FP32), calibrated on the first "
+                f"{min(len(refs), CALIB_PATCHES + VAL_PATCHES)} patches being scored; it is cached "
+                f"in {folder} for later runs"
+            )
+            try:
+                return _run_build(model, folder, target, Precision.INT8, calib, threads, progress)
+            except (ParityGateError, DataError) as exc:
+                _refuse_int8(folder, exc, progress)
+                if isinstance(exc, DataError):  # too few readable patches: FP32 without parity
+                    calib = None
+        elif len(refs) < INT8_MIN_PATCHES:
+            progress.note(
+                f"building the FP32 starter engine for {target.backend} in {folder} (INT8 needs at "
+                f"least {INT8_MIN_PATCHES} patches to calibrate and gate; a larger run builds it)"
+            )
+        return _run_build(model, folder, target, Precision.FP32, calib, threads, progress)
+
+
+def _run_build(model: Path, folder: Path, target: _Target, precision: Precision, calib: Path | None,
+               threads: int | None, progress: ProgressReporter) -> DefaultEngine:
+    from hcd_edge.builders import BuildRequest, build_engine
+
+    request = BuildRequest(
+        onnx=model, precision=precision, out=folder / precision.value, backend=target.backend,
+        calib=calib, calib_n=CALIB_PATCHES, val_n=VAL_PATCHES, threads=threads, force=True,
+    )
+    result = build_engine(request, progress)
+    progress.note(f"built the starter {precision.value} engine: {result.engine_dir}")
+    return DefaultEngine(result.engine_dir, precision, built=True, model=model)
+
+
+def _refuse_int8(folder: Path, exc: Exception, progress: ProgressReporter) -> None:
+    if isinstance(exc, ParityGateError):
+        write_text_atomic(folder / REFUSED_MARKER, json.dumps({"reason": str(exc)}, indent=2) + "\n")
+    progress.note(f"INT8 starter engine not kept ({exc}); building FP32 instead")
+
+
+def _write_calib_list(refs: Sequence[PatchRef], folder: Path) -> Path:
+    """A path list (CSV column `path`) of the first patches, absolute, for the build's --calib."""
+    target = folder / "calib.csv"
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path"])
+        writer.writerows([str(r.path.resolve())] for r in refs[: CALIB_PATCHES + VAL_PATCHES])
+    return target
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """One build per cache folder at a time (two first runs at once would race otherwise)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, the build's staging rename still keeps files whole
+        yield
+        return
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower()

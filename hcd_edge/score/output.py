@@ -1,0 +1,107 @@
+"""Final score files (csv, kaggle, jsonl), each written under a temporary name and renamed."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import TextIO
+
+from hcd_edge.errors import DataError
+from hcd_edge.score.rows import Row
+
+CSV_HEADER = ("id", "probability", "label", "status", "message")
+KAGGLE_HEADER = ("id", "label")  # the competition's submission format: label = probability
+ERRORS_HEADER = ("id", "status", "message")
+
+
+class OutputFormat(str, Enum):
+    """Layout of the score file."""
+
+    CSV = "csv"  # id,probability,label,status,message: one row per input path
+    KAGGLE = "kaggle"  # id,label (probability) for scored patches; failures in FILE.errors.csv
+    JSONL = "jsonl"  # one JSON object per input path, CSV's fields
+
+
+def errors_path(out: Path) -> Path:
+    """FILE.errors.csv beside a kaggle submission FILE."""
+    return out.with_name(out.name + ".errors.csv")
+
+
+def output_paths(out: Path, fmt: OutputFormat) -> list[Path]:
+    """Every file a format writes, main file first."""
+    return [out, errors_path(out)] if fmt is OutputFormat.KAGGLE else [out]
+
+
+def check_output_path(out: Path) -> None:
+    """Raise DataError unless `out` can be written as a file (existing folder, not a directory)."""
+    if out.is_dir():
+        raise DataError(f"--out {out} is a directory; give a file name, e.g. {out / 'scores.csv'}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataError(f"--out {out}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise DataError(f"--out {out}: the folder {parent} is not writable")
+
+
+def write_outputs(rows: Iterable[Row], out: Path, fmt: OutputFormat) -> list[Path]:
+    """Write rows (in order) in the format; files appear only when complete. Returns their paths."""
+    if fmt is OutputFormat.KAGGLE:
+        with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
+            _write_kaggle(rows, main, errors)
+    else:
+        with atomic_text(out) as fh:
+            (_write_csv if fmt is OutputFormat.CSV else _write_jsonl)(rows, fh)
+    return output_paths(out, fmt)
+
+
+def _write_csv(rows: Iterable[Row], fh: TextIO) -> None:
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow((r.id, r.probability, r.label, r.status, r.message))
+
+
+def _write_kaggle(rows: Iterable[Row], main: TextIO, errors: TextIO) -> None:
+    scored = csv.writer(main, lineterminator="\n")
+    failed = csv.writer(errors, lineterminator="\n")
+    scored.writerow(KAGGLE_HEADER)
+    failed.writerow(ERRORS_HEADER)
+    for r in rows:
+        if r.ok:
+            scored.writerow((r.id, r.probability))
+        else:
+            failed.writerow((r.id, r.status, r.message))
+
+
+def _write_jsonl(rows: Iterable[Row], fh: TextIO) -> None:
+    for r in rows:
+        record = {
+            "id": r.id,
+            "probability": float(r.probability) if r.ok else None,
+            "label": int(r.label) if r.ok else None,
+            "status": r.status,
+            "message": r.message,
+        }
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_text(target: Path) -> Iterator[TextIO]:
+    """A text file at a temporary name beside `target`, renamed onto it when the block succeeds."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

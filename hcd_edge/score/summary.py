@@ -1,0 +1,64 @@
+"""The summary of a scoring run: the JSON record (--summary FILE) and its short human form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hcd_edge.backends.base import Executor
+from hcd_edge.manifest import Manifest, write_text_atomic
+from hcd_edge.score.pipeline import ScoringPipeline
+from hcd_edge.score.rows import Counts
+
+
+def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine: bool,
+                executor: Executor, pipeline: ScoringPipeline, counts: Counts, resumed: int,
+                outputs: list[Path], wall: float, setup: float, threshold: float,
+                threads: int) -> dict:
+    """The JSON-ready summary: counts, engine, settings, wall seconds, patches/s, stage seconds."""
+    scored_now = counts.total - resumed
+    stats = pipeline.decode_stats
+    return {
+        "counts": {"total": counts.total, "scored": counts.scored, "failed": counts.failed,
+                   "positive": counts.positive, "resumed": resumed},
+        "engine": str(engine_dir),
+        "engine_name": manifest.name,
+        "default_engine": default_engine,
+        "backend": executor.backend,
+        "precision": manifest.precision.value,
+        "batch": request.batch,
+        "engine_batch_rows": pipeline.rows,
+        "slots": pipeline.config.slots,
+        "threads": threads,
+        "tta": request.tta.value,
+        "threshold": threshold,
+        "wall_seconds": round(wall, 4),
+        "patches_per_second": round(scored_now / wall, 2) if wall > 0 else None,
+        "setup_seconds": round(setup, 4),
+        "stages": pipeline.times.to_dict(),
+        "decoder": {"native": stats.native, "fallback": stats.fallback, "failed": stats.failed},
+        "format": request.fmt.value,
+        "outputs": [str(p) for p in outputs],
+    }
+
+
+def write_summary(path: Path, summary: dict) -> None:
+    """Write the summary JSON atomically."""
+    write_text_atomic(Path(path), json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def summary_text(summary: dict) -> str:
+    """A few lines for stderr: counts, rate, stages, where the outputs are."""
+    c, s = summary["counts"], summary["stages"]
+    rate = summary["patches_per_second"]
+    lines = [
+        f"scored {c['scored']} of {c['total']} patches ({c['failed']} failed, {c['positive']} "
+        f"labelled positive at threshold {summary['threshold']:.4g})"
+        + (f"; {c['resumed']} taken from the interrupted run" if c["resumed"] else ""),
+        f"{summary['backend']} {summary['precision']} engine {summary['engine_name']}, batch "
+        f"{summary['batch']}, tta {summary['tta']}: {summary['wall_seconds']:.2f} s"
+        + (f", {rate:,.0f} patches/s" if rate else ""),
+        "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in ("decode", "copy", "inference", "write", "wait")),
+        "wrote " + ", ".join(summary["outputs"]),
+    ]
+    return "\n".join(lines)

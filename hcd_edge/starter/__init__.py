@@ -1,0 +1,1 @@
+"""The packaged starter model (starter.onnx) and its model card (STARTER.md)."""

@@ -1,0 +1,142 @@
+"""The slot ring: order, partial batches, bounded memory, worker errors, invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from hcd_edge.backends.loader import open_executor
+from hcd_edge.decode import DecodeStatus
+from hcd_edge.errors import DecodeError, EngineError
+from hcd_edge.score import pipeline as pipeline_module
+from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
+from hcd_edge.score.tta import Tta
+from tests.score.helpers import reference_probabilities
+
+
+def run_all(executor, paths, **config):
+    pipe = ScoringPipeline(executor, PipelineConfig(**config))
+    return pipe, list(pipe.run(iter(paths)))
+
+
+def test_results_leave_in_input_order_with_a_partial_last_batch(engine_dir, patch_paths):
+    with open_executor(engine_dir, threads=1) as ex:
+        _, results = run_all(ex, patch_paths, batch=8)
+    assert [r.start for r in results] == [0, 8, 16, 24, 32]
+    assert [len(r) for r in results] == [8, 8, 8, 8, 5]
+    assert [p for r in results for p in r.paths] == patch_paths
+
+
+def test_probabilities_equal_direct_onnxruntime_on_the_same_pixels(engine_dir, patch_paths):
+    pixels = np.stack([tifffile.imread(p) for p in patch_paths])
+    expected = reference_probabilities(engine_dir / "model.onnx", pixels)
+    with open_executor(engine_dir, threads=1) as ex:
+        _, results = run_all(ex, patch_paths, batch=16)
+    got = np.concatenate([r.probabilities for r in results])
+    assert np.allclose(got, expected, rtol=0, atol=1e-6)
+    assert all((r.statuses == 0).all() for r in results)
+
+
+def test_probabilities_identical_across_batch_sizes_slots_and_threads(engine_dir, patch_paths):
+    outcomes = []
+    for batch, slots, threads in [(1, 2, 1), (7, 3, 2), (37, 4, 1), (64, 3, 2)]:
+        with open_executor(engine_dir, threads=threads) as ex:
+            _, results = run_all(ex, patch_paths, batch=batch, slots=slots, decode_threads=threads)
+        outcomes.append(np.concatenate([r.probabilities for r in results]))
+    for other in outcomes[1:]:
+        assert np.array_equal(outcomes[0], other)
+
+
+def test_memory_is_k_slots_and_paths_are_pulled_lazily(engine_dir, patch_paths):
+    pulled = []
+
+    def stream():
+        for i in range(10_000):  # far more paths than the ring could hold
+            pulled.append(i)
+            yield patch_paths[i % len(patch_paths)]
+
+    with open_executor(engine_dir, threads=1) as ex:
+        made = []
+        original = ex.make_slot
+        ex.make_slot = lambda index, capacity: made.append(capacity) or original(index, capacity)
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=8, slots=3))
+        run = pipe.run(stream())
+        first = next(run)
+        pulled_at_first = len(pulled)
+        run.close()
+    assert len(first) == 8
+    assert made == [8, 8, 8]
+    # at most: the slots' batches, the one being chunked, and the one waiting for a free slot
+    assert pulled_at_first <= (3 + 2) * 8
+
+
+def test_unreadable_files_get_their_status_and_nan_without_stopping(engine_dir, patch_paths, tmp_path):
+    empty = tmp_path / "empty.tif"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.tif"
+    text.write_text("not a tiff")
+    paths = [patch_paths[0], empty, patch_paths[1], text, tmp_path / "missing.tif"]
+    with open_executor(engine_dir, threads=1) as ex:
+        _, results = run_all(ex, paths, batch=2)
+    statuses = np.concatenate([r.statuses for r in results])
+    probs = np.concatenate([r.probabilities for r in results])
+    assert statuses.tolist() == [0, DecodeStatus.EMPTY_FILE, 0, DecodeStatus.NOT_TIFF,
+                                 DecodeStatus.OPEN_FAILED]
+    assert np.isfinite(probs[[0, 2]]).all() and np.isnan(probs[[1, 3, 4]]).all()
+
+
+def test_error_in_decode_thread_is_raised_in_caller_naming_the_file(engine_dir, patch_paths,
+                                                                  monkeypatch):
+    real = pipeline_module.decode_batch
+
+    def failing(paths, out, **kwargs):
+        if patch_paths[16] in paths:
+            raise MemoryError("simulated")
+        return real(paths, out, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decode_batch", failing)
+    with open_executor(engine_dir, threads=1) as ex:
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=8))
+        seen = []
+        with pytest.raises(DecodeError, match=r"p00016\.tif.*MemoryError: simulated"):
+            for result in pipe.run(patch_paths):
+                seen.append(result.start)
+    assert seen == [0, 8]  # the batches before the failing one were delivered
+
+
+def test_engine_failure_names_the_batch_files(engine_dir, patch_paths):
+    with open_executor(engine_dir, threads=1) as ex:
+        def broken_submit(slot, n):
+            raise RuntimeError("device lost")
+
+        ex.submit = broken_submit
+        with pytest.raises(EngineError, match=r"p00000\.tif … .*p00007\.tif: RuntimeError: device lost"):
+            run_all(ex, patch_paths, batch=8)
+
+
+def test_tta_needs_rows_within_the_engine_maximum(tmp_path, patch_paths):
+    from tests.score.helpers import make_tiny_engine
+
+    small = make_tiny_engine(tmp_path / "small", max_batch=4)
+    with open_executor(small, threads=1) as ex:
+        with pytest.raises(EngineError, match="maximum batch is 4"):
+            ScoringPipeline(ex, PipelineConfig(batch=8, tta=Tta.DIHEDRAL))
+        pipe, results = run_all(ex, patch_paths[:5], batch=8, tta=Tta.FLIP)
+    assert pipe.patches_per_batch == 2 and pipe.rows == 4
+    assert [len(r) for r in results] == [2, 2, 1]
+
+
+def test_stage_seconds_cover_decode_and_inference(engine_dir, patch_paths):
+    with open_executor(engine_dir, threads=1) as ex:
+        pipe, _ = run_all(ex, patch_paths, batch=8)
+    times = pipe.times.to_dict()
+    assert times["decode"] > 0 and times["inference"] > 0 and times["copy"] == 0
+    assert pipe.decode_stats.native + pipe.decode_stats.fallback == len(patch_paths)
+
+
+def test_config_rejects_a_ring_that_cannot_overlap():
+    with pytest.raises(ValueError, match="at least 2 slots"):
+        PipelineConfig(slots=1)
+    with pytest.raises(ValueError, match="batch must be at least 1"):
+        PipelineConfig(batch=0)
