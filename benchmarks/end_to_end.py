@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import write_results
-from hcd_edge.backends.loader import open_executor
+from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.decode import decode_batch, native_available
 from hcd_edge.score.sources import open_patch_set
 

@@ -204,7 +204,7 @@ def _decoded(paths: list[Path], batch: int, subject: Subject) -> np.ndarray:
 
 def _engine_records(subject: Subject, engine: Path, backend: str, data: Data, config: BenchConfig,
                     batches: list[int]) -> list[dict]:
-    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.engine_folder import open_executor
     from hcd_edge.manifest import read_manifest
 
     manifest = read_manifest(engine)
@@ -243,7 +243,7 @@ def _record(subject: Subject, runtime: str, precision: str, batch: int, samples:
 def _gpu_rows(subject: Subject, data: Data, config: BenchConfig, work: Path,
               records: list[dict]) -> list[str]:
     """TensorRT FP16/INT8 (and torch-tensorrt) rows on a GPU machine; why not, elsewhere."""
-    from hcd_edge.backends.registry import tensorrt_missing_reason
+    from hcd_edge.backends.tensorrt import probe as tensorrt_missing_reason
 
     reason = tensorrt_missing_reason()
     if reason is not None:

@@ -179,7 +179,7 @@ def _bench_batch(ex: Executor, target: BenchTarget, paths: Sequence[Path], batch
 
 def resolve_target(path: Path, threads: int | None) -> BenchTarget:
     """A BenchTarget for an engine folder, or for a bare .onnx run with ONNX Runtime."""
-    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.engine_folder import open_executor
     from hcd_edge.errors import EngineError
     from hcd_edge.manifest import read_manifest
 

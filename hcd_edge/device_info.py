@@ -1,4 +1,7 @@
-"""What machine this is: CPU features and NVIDIA GPU identity, as recorded in engine manifests."""
+"""What CPU this is (architecture, brand, features), as recorded in engine manifests.
+
+The GPU is described by hcd_edge.backends.tensorrt.cuda_mem.describe_gpu (it needs pycuda).
+"""
 
 from __future__ import annotations
 
@@ -49,25 +52,3 @@ def _parse_proc_cpuinfo(text: str) -> tuple[set[str], str]:
         elif key in ("model name", "cpu model", "hardware") and brand == "unknown":
             brand = value.strip()
     return flags, brand
-
-
-def describe_gpu(device: int = 0) -> dict | None:
-    """{"kind": "gpu", "name", "compute_capability", "driver", "memory_mb"} or None without CUDA."""
-    try:
-        import pycuda.driver as cuda
-    except ImportError:
-        return None
-    try:
-        cuda.init()
-        dev = cuda.Device(device)
-        major, minor = dev.compute_capability()
-        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
-        return {
-            "kind": "gpu",
-            "name": dev.name(),
-            "compute_capability": f"{major}.{minor}",
-            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
-            "memory_mb": dev.total_memory() // (1 << 20),
-        }
-    except cuda.Error:
-        return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hcd_edge.errors import ModelError
-from hcd_edge.spec import PreprocessSpec
+from hcd_edge.spec import PreprocessSpec, parse_json_object
 
 KEY_SPEC = "hcd_edge.preprocess"  # JSON of PreprocessSpec
 KEY_THRESHOLD = "hcd_edge.threshold"  # decimal probability in [0, 1]
@@ -49,8 +49,8 @@ class ModelInfo:
             spec=spec,
             threshold=_parse_threshold(props.get(KEY_THRESHOLD, "0.5"), source),
             architecture=props.get(KEY_ARCHITECTURE, "unknown"),
-            metrics=_parse_json_object(props.get(KEY_METRICS, "{}"), KEY_METRICS, source),
-            provenance=_parse_json_object(props.get(KEY_PROVENANCE, "{}"), KEY_PROVENANCE, source),
+            metrics=parse_json_object(props.get(KEY_METRICS, "{}"), f"{source}: metadata {KEY_METRICS!r}"),
+            provenance=parse_json_object(props.get(KEY_PROVENANCE, "{}"), f"{source}: metadata {KEY_PROVENANCE!r}"),
         )
 
 
@@ -90,16 +90,6 @@ def _parse_threshold(text: str, source: str) -> float:
         raise ModelError(f"{source}: threshold {text!r} is not a number") from exc
     if not 0.0 <= value <= 1.0:
         raise ModelError(f"{source}: threshold {value} is outside [0, 1]")
-    return value
-
-
-def _parse_json_object(text: str, key: str, source: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{source}: metadata {key!r} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ModelError(f"{source}: metadata {key!r} must be a JSON object")
     return value
 
 

@@ -99,13 +99,18 @@ class PreprocessSpec:
     @classmethod
     def from_json(cls, text: str) -> PreprocessSpec:
         """Parse JSON written by to_json; raises ModelError on malformed text."""
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"preprocessing spec is not valid JSON: {exc}") from exc
-        if not isinstance(d, dict):
-            raise ModelError(f"preprocessing spec must be a JSON object, got {text!r}")
-        return cls.from_dict(d)
+        return cls.from_dict(parse_json_object(text, "preprocessing spec"))
+
+
+def parse_json_object(text: str, what: str) -> dict:
+    """The JSON object in text; ModelError naming `what` when it is not valid JSON or not an object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ModelError(f"{what} must be a JSON object, got {text!r}")
+    return value
 
 
 def _check(ok: bool, message: str) -> None:

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from hcd_edge.spec import Precision, PreprocessSpec
+
+if TYPE_CHECKING:
+    from hcd_edge.builders.request import BuildRequest
+    from hcd_edge.manifest import Manifest
+    from hcd_edge.progress import ProgressReporter
+
+
+CACHE_LINE = 64  # bytes; aligned input rows keep ORT's vectorized loads on the fast path
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = CACHE_LINE) -> np.ndarray:
+    """An uninitialized C-contiguous array whose data pointer is a multiple of `align` bytes."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + align, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % align
+    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
 
 
 @dataclass
@@ -118,3 +137,58 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     """Probabilities from logits, float64 and overflow-safe."""
     x = np.asarray(logits, dtype=np.float64)
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+@dataclass(frozen=True)
+class EngineFiles:
+    """What a backend's compile wrote into the engine folder, for the manifest."""
+
+    engine_file: str  # file name inside the engine folder
+    backend: str  # registry name (for a portable ONNX: the backend it is meant for)
+    backend_version: str
+    device: dict  # what the engine is bound to (CPU features, GPU model and compute capability)
+    build_options: dict
+
+
+@dataclass(frozen=True)
+class CompileJob:
+    """What a backend's compiler gets: the precision ONNX and the folder its engine goes to."""
+
+    model: Path  # the precision ONNX (FP32, FP16, or Q/DQ INT8)
+    folder: Path  # the engine folder being built (a staging folder until the build succeeds)
+    work: Path  # scratch folder for intermediate files (removed unless --keep-work)
+    spec: PreprocessSpec
+    precision: Precision
+    request: BuildRequest
+    device: dict | None  # the GPU description for GPU backends, None on CPU
+    progress: ProgressReporter
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What a backend's open gets: a verified engine file and its manifest."""
+
+    manifest: Manifest
+    engine_path: Path
+    threads: int | None = None  # CPU threads for inference; None = all cores
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One inference backend: its name and the four things the rest of hcd-edge asks of it.
+
+    Every function imports the backend's libraries lazily, so the registry costs nothing to
+    import on a machine without them.
+    """
+
+    name: str  # CLI choice and manifest value, e.g. "onnxruntime"
+    title: str  # for people, e.g. "ONNX Runtime"
+    device_kind: str  # "gpu" or "cpu": auto prefers a usable GPU backend
+    probe: Callable[[], str | None]  # None when usable here, else why not and how to fix it
+    version: Callable[[], str]  # the installed release (part of an engine's identity)
+    describe_device: Callable[[], dict | None]  # what its engines are bound to here
+    compile: Callable[[CompileJob], EngineFiles]  # precision ONNX -> engine file in job.folder
+    check: Callable[[Manifest, Path], None]  # raise EngineMismatchError when not runnable here
+    open: Callable[[OpenRequest], Executor]
+    symmetric_int8_only: bool = False  # INT8 Q/DQ must use symmetric int8 activations
+    defers_to_device: bool = False  # without it here, a build writes the portable ONNX for it

@@ -9,7 +9,6 @@ the manifest and the parity gate.
 from hcd_edge.builders.build import build_engine
 from hcd_edge.builders.request import (
     ActivationForm,
-    Backend,
     BuildRequest,
     BuildResult,
     CalibMethod,
@@ -23,7 +22,6 @@ from hcd_edge.progress import ProgressReporter, SilentProgress
 
 __all__ = [
     "ActivationForm",
-    "Backend",
     "BatchProfile",
     "BuildRequest",
     "BuildResult",

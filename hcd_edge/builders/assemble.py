@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from hcd_edge import __version__
+from hcd_edge.backends.base import EngineFiles
 from hcd_edge.manifest import BatchProfile, Manifest, TensorInfo, sha256_file
 from hcd_edge.model_info import ModelInfo
 from hcd_edge.spec import Precision
@@ -20,17 +20,6 @@ _ONNX_DTYPES = {
     11: "float64",
     16: "bfloat16",
 }
-
-
-@dataclass
-class EngineFiles:
-    """What a backend compile produced."""
-
-    engine_file: str  # file name inside the engine folder
-    backend: str  # "onnxruntime" | "tensorrt" (for a portable ONNX: its target)
-    backend_version: str
-    device: dict
-    build_options: dict
 
 
 def io_tensors(onnx_path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcd_edge.builders.assemble import EngineFiles, make_manifest
+import numpy as np
+
+from hcd_edge.backends.base import Backend, CompileJob, EngineFiles
+from hcd_edge.builders.assemble import make_manifest
 from hcd_edge.builders.backend_plan import BackendPlan, resolve_backend
 from hcd_edge.builders.parity import DEFAULT_THRESHOLDS, describe, evaluate, score_both
-from hcd_edge.builders.patches import PatchPlan, plan_patches, redraw_validation
+from hcd_edge.builders.patches import PatchPlan, plan_patches, recipe, redraw_validation
 from hcd_edge.builders.portable import PortableInfo
 from hcd_edge.builders.request import (
     DEFAULT_WORKSPACE_MB,
     MIN_VAL_PATCHES,
     ActivationForm,
-    Backend,
     BuildRequest,
     BuildResult,
     CalibMethod,
@@ -25,6 +31,7 @@ from hcd_edge.builders.request import (
 )
 from hcd_edge.builders.source import SourceModel, check_precision, load_source
 from hcd_edge.builders.staging import Staging, check_output_free, failed_report_path
+from hcd_edge.builders.timing import time_interleaved
 from hcd_edge.device_info import describe_cpu
 from hcd_edge.errors import DataError, EngineError, ModelError, ParityGateError
 from hcd_edge.manifest import BatchProfile, Manifest, sha256_file, write_manifest, write_text_atomic
@@ -43,7 +50,8 @@ class _Job:
     plan: BackendPlan
     out: Path
     progress: ProgressReporter
-    work: Path = Path(".")
+    folder: Path = Path(".")  # the engine folder being built (staged beside out)
+    work: Path = Path(".")  # intermediate files (removed unless --keep-work)
     notes: list[str] = field(default_factory=list)
 
     def note(self, message: str) -> None:
@@ -71,8 +79,8 @@ def build_engine(request: BuildRequest, progress: ProgressReporter | None = None
     job = _prepare(request, progress or SilentProgress())
     patches = _plan_patches(job)
     staging = Staging(job.out, request.force)
-    with staging as work:
-        job.work = work
+    with staging as folder, _work_folder(job) as work:
+        job.folder, job.work = folder, work
         model = _precision_pass(job, patches)
         files = _compile(job, model)
         manifest = _assemble(job, model, files)
@@ -97,7 +105,7 @@ def _prepare(request: BuildRequest, progress: ProgressReporter) -> _Job:
     out = (
         Path(request.out)
         if request.out
-        else default_out_dir(source.name, precision, plan.backend, plan.stage)
+        else default_out_dir(source.name, precision, _out_name(plan), plan.stage)
     )
     check_output_free(out, request.force)  # before any slow step
     job = _Job(
@@ -107,24 +115,26 @@ def _prepare(request: BuildRequest, progress: ProgressReporter) -> _Job:
         job.note(plan.note)
     if plan.deferred_reason:
         job.note(
-            f"TensorRT cannot build here: {plan.deferred_reason}; writing the portable "
-            f"{precision.value} ONNX for TensorRT instead (--stage onnx)"
+            f"{plan.backend.title} cannot build here: {plan.deferred_reason}; writing the portable "
+            f"{precision.value} ONNX for {plan.backend.title} instead (--stage onnx)"
         )
     return job
 
 
 def _check_form(source: SourceModel, plan: BackendPlan, request: BuildRequest) -> None:
-    if plan.backend is Backend.TENSORRT and request.activation_form == ActivationForm.UINT8.value:
-        raise EngineError("TensorRT needs symmetric int8 activations; drop --activation-form uint8")
+    title = plan.backend.title
+    if plan.backend.symmetric_int8_only and request.activation_form == ActivationForm.UINT8.value:
+        raise EngineError(f"{title} needs symmetric int8 activations; drop --activation-form uint8")
     quantization = source.portable.quantization if source.portable else None
     if (
-        plan.backend is Backend.TENSORRT
+        plan.backend.symmetric_int8_only
         and quantization
         and not quantization.get("activation_symmetric", True)
     ):
         raise ModelError(
-            f"{source.path} was quantized for ONNX Runtime (uint8 activations); TensorRT needs the "
-            "symmetric int8 form: run build-engine on the FP32 model with --backend tensorrt --stage onnx"
+            f"{source.path} was quantized for ONNX Runtime (uint8 activations); {title} needs the "
+            f"symmetric int8 form: run build-engine on the FP32 model with --backend "
+            f"{plan.backend.name} --stage onnx"
         )
 
 
@@ -140,13 +150,8 @@ def _plan_patches(job: _Job) -> PatchPlan:
     if not patches.val_refs and job.source.portable is not None:
         redrawn = redraw_validation(job.source.portable.validation)
         if redrawn is not None:
-            patches = PatchPlan(
-                calib_refs=patches.calib_refs,
-                calib_source=patches.calib_source,
-                val_refs=redrawn.val_refs,
-                val_labels=redrawn.val_labels,
-                val_source=redrawn.val_source,
-                val_recipe=redrawn.val_recipe,
+            patches = dataclasses.replace(
+                redrawn, calib_refs=patches.calib_refs, calib_source=patches.calib_source
             )
     return patches
 
@@ -210,7 +215,7 @@ def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
     seconds = quantize(prepared, dst, calib.data.inputs, form, method, job.progress)
     quantization = {
         **form.to_dict(),
-        "target": job.plan.backend.value,
+        "target": job.plan.backend.name,
         "choice": choice,
         **prep,
         "output": "float (logit not quantized)",
@@ -223,8 +228,9 @@ def _activation_form(job: _Job, prepared: Path, inputs):
     from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
     from hcd_edge.builders.passes.qdq_choice import choose_activation_form
 
-    if job.plan.backend is Backend.TENSORRT:
-        return SYMMETRIC_INT8, {"rule": "TensorRT requires symmetric int8 activations and weights"}
+    if job.plan.backend.symmetric_int8_only:
+        rule = f"{job.plan.backend.title} requires symmetric int8 activations and weights"
+        return SYMMETRIC_INT8, {"rule": rule}
     wanted = ActivationForm(job.request.activation_form)
     if wanted is not ActivationForm.AUTO:
         form = UINT8_ACTIVATIONS if wanted is ActivationForm.UINT8 else SYMMETRIC_INT8
@@ -243,51 +249,80 @@ def _activation_form(job: _Job, prepared: Path, inputs):
 def _compile(job: _Job, model: _PrecisionModel) -> EngineFiles:
     if job.plan.stage is Stage.ONNX:
         return _write_portable(job, model)
-    if job.plan.backend is Backend.ONNXRUNTIME:
-        from hcd_edge.backends.onnxruntime.compile import compile_onnxruntime, onnxruntime_version
-
-        job.progress.note("optimizing the graph with ONNX Runtime…")
-        options = compile_onnxruntime(model.path, job.work / "model.onnx", job.request.threads)
-        return EngineFiles(
-            "model.onnx", Backend.ONNXRUNTIME.value, onnxruntime_version(), describe_cpu(), options
-        )
-    return _compile_tensorrt(job, model)
+    if len(job.plan.candidates) > 1:
+        return _compile_fastest(job, model)
+    return job.plan.backend.compile(_compile_job(job, model, job.folder))
 
 
-def _compile_tensorrt(job: _Job, model: _PrecisionModel) -> EngineFiles:
-    from hcd_edge.backends.tensorrt.compile import TrtOptions, compile_tensorrt, tensorrt_version
-
-    request, gpu = job.request, job.plan.gpu or {}
-    options = TrtOptions(
-        batch=request.batch,
-        workspace_mb=request.workspace_mb,
-        version_compatible=request.version_compatible,
-        hardware_compatibility=request.hardware_compatibility,
-        timing_cache=request.timing_cache,
+def _compile_job(job: _Job, model: _PrecisionModel, folder: Path) -> CompileJob:
+    return CompileJob(
+        model=model.path, folder=folder, work=job.work, spec=job.source.info.spec,
+        precision=job.precision, request=job.request, device=job.plan.gpu, progress=job.progress,
     )
-    settings = compile_tensorrt(
-        model.path, job.work / "model.plan", job.source.info.spec, options, gpu, job.progress
-    )
-    return EngineFiles("model.plan", Backend.TENSORRT.value, tensorrt_version(), gpu, settings)
+
+
+def _compile_fastest(job: _Job, model: _PrecisionModel) -> EngineFiles:
+    """auto on a CPU with several backends: compile for each, time them, keep the fastest."""
+    from hcd_edge.backends.engine_folder import EngineFolder
+
+    compiled: dict[str, tuple[Backend, Path, EngineFiles]] = {}
+    for backend in job.plan.candidates:
+        folder = job.work / f"candidate-{backend.name}"
+        folder.mkdir()
+        files = backend.compile(_compile_job(job, model, folder))
+        _assemble_in(job, model, files, folder)
+        compiled[backend.name] = (backend, folder, files)
+    batch = min(job.request.batch.opt, 64)
+    inputs = np.zeros(job.source.info.spec.input_shape(batch), job.source.info.spec.numpy_dtype)
+    executors = {
+        name: EngineFolder.open(folder).executor(threads=job.request.threads)
+        for name, (_, folder, _) in compiled.items()
+    }
+    try:
+        job.progress.note(f"timing {', '.join(executors)} on batches of {batch}…")
+        runs = {name: _infer_runner(ex, inputs) for name, ex in executors.items()}
+        rates = time_interleaved(runs, batch)
+    finally:
+        for executor in executors.values():
+            executor.close()
+    chosen = max(rates, key=rates.__getitem__)
+    backend, folder, files = compiled[chosen]
+    shutil.move(str(folder / files.engine_file), str(job.folder / files.engine_file))
+    job.plan = BackendPlan(backend, job.plan.stage, job.plan.gpu)
+    summary = ", ".join(f"{name} {rate:,.0f}/s" for name, rate in rates.items())
+    job.note(f"backend auto: {backend.title} is the fastest here ({summary} at batch {batch})")
+    choice = {
+        "measured_patches_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "timing_batch": batch,
+        "threads": job.request.threads,
+        "rule": "auto on a CPU: the fastest usable backend on the precision ONNX",
+        "chosen": chosen,
+    }
+    return EngineFiles(files.engine_file, files.backend, files.backend_version, files.device,
+                       {**files.build_options, "auto_choice": choice})
+
+
+def _infer_runner(executor, inputs: np.ndarray):
+    return lambda: executor.infer(inputs)
 
 
 def _write_portable(job: _Job, model: _PrecisionModel) -> EngineFiles:
     from hcd_edge.backends.onnxruntime.compile import onnxruntime_version
 
     name = f"{job.source.name}-{job.precision.value}.onnx"
-    shutil.copyfile(model.path, job.work / name)
-    _write_portable_props(job, model, job.work / name, parity=None)
+    shutil.copyfile(model.path, job.folder / name)
+    _write_portable_props(job, model, job.folder / name, parity=None)
     device = {
         "kind": "portable",
-        "target_backend": job.plan.backend.value,
+        "target_backend": job.plan.backend.name,
         "prepared_on": describe_cpu(),
     }
     options = {
         "stage": Stage.ONNX.value,
-        "target_backend": job.plan.backend.value,
+        "target_backend": job.plan.backend.name,
         "parity_measured_with": f"onnxruntime {onnxruntime_version()} (CPU)",
     }
-    return EngineFiles(name, job.plan.backend.value, "n/a (portable ONNX)", device, options)
+    return EngineFiles(name, job.plan.backend.name, "n/a (portable ONNX)", device, options)
 
 
 def _write_portable_props(
@@ -303,42 +338,36 @@ def _write_portable_props(
     }
     info = PortableInfo(
         precision=job.precision,
-        target_backend=job.plan.backend.value,
+        target_backend=job.plan.backend.name,
         source=source,
         quantization=model.quantization,
         calibration=model.calibration,
         parity=parity,
-        validation=_validation_recipe(job),
+        validation=recipe(job.request.calib, job.request.val, job.request.calib_n, job.request.val_n),
     )
     write_props(proto, {**job.source.info.to_props(), **info.to_props()})
     onnx.save(proto, str(path))
 
 
-def _validation_recipe(job: _Job) -> dict:
-    request = job.request
-    return {
-        "calib": str(Path(request.calib).resolve()) if request.calib else None,
-        "val": str(Path(request.val).resolve()) if request.val else None,
-        "calib_n": request.calib_n,
-        "val_n": request.val_n,
-    }
-
-
 def _assemble(job: _Job, model: _PrecisionModel, files: EngineFiles) -> Manifest:
+    return _assemble_in(job, model, files, job.folder)
+
+
+def _assemble_in(job: _Job, model: _PrecisionModel, files: EngineFiles, folder: Path) -> Manifest:
     manifest = make_manifest(
         name=job.out.name,
-        folder=job.work,
+        folder=folder,
         files=files,
         precision=job.precision,
         stage=job.plan.stage.value,
         source_path=job.source.path,
         source_sha256=job.source.sha256,
         info=job.source.info,
-        batch=BatchProfile(job.request.batch.min, job.request.batch.opt, job.request.batch.max),
+        batch=job.request.batch,
         quantization=model.quantization,
         calibration=model.calibration,
     )
-    write_manifest(job.work, manifest)
+    write_manifest(folder, manifest)
     return manifest
 
 
@@ -346,10 +375,10 @@ def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches:
     report = _measure_parity(job, patches)
     manifest.parity = report
     if job.plan.stage is Stage.ONNX:
-        engine = job.work / manifest.engine_file
+        engine = job.folder / manifest.engine_file
         _write_portable_props(job, model, engine, parity=report)
         manifest.engine_sha256 = sha256_file(engine)
-    write_manifest(job.work, manifest)
+    write_manifest(job.folder, manifest)
     if report.get("passed", True) or not job.request.gate:
         if "n" in report:
             job.note(
@@ -360,7 +389,7 @@ def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches:
     failed = failed_report_path(job.out)
     write_text_atomic(failed, json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
     raise ParityGateError(
-        f"parity gate failed for the {job.precision.value} {job.plan.backend.value} build of "
+        f"parity gate failed for the {job.precision.value} {job.plan.backend.name} build of "
         f"{job.source.path}: {'; '.join(report['failures'])} ({describe(report)}, validation: "
         f"{report['val_source']}). Nothing was written to {job.out}; the full report is in {failed}. "
         "Try more or other calibration patches (--calib, --calib-n, --calib-method entropy|percentile), "
@@ -369,7 +398,7 @@ def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches:
 
 
 def _measure_parity(job: _Job, patches: PatchPlan) -> dict:
-    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.engine_folder import open_executor
     from hcd_edge.backends.onnxruntime.executor import OrtExecutor
 
     request, spec = job.request, job.source.info.spec
@@ -380,7 +409,7 @@ def _measure_parity(job: _Job, patches: PatchPlan) -> dict:
     job.progress.note(f"parity check on {len(patches.val_refs)} patches ({patches.val_source})…")
     with (
         OrtExecutor(reference, spec, max_batch=request.batch.max, threads=request.threads) as ref,
-        open_executor(job.work, threads=request.threads, allow_portable=True) as engine,
+        open_executor(job.folder, threads=request.threads, allow_portable=True) as engine,
     ):
         p_ref, p_eng, kept, unreadable = score_both(
             ref,
@@ -433,7 +462,7 @@ def _next_step(job: _Job, manifest: Manifest) -> str | None:
         return None
     request = job.request
     command = (
-        f"hcd-edge build-engine {job.out / manifest.engine_file} --backend {job.plan.backend.value} "
+        f"hcd-edge build-engine {job.out / manifest.engine_file} --backend {job.plan.backend.name} "
         f"--precision {job.precision.value}"
     )
     if request.val is not None:
@@ -443,3 +472,22 @@ def _next_step(job: _Job, manifest: Manifest) -> str | None:
     if request.workspace_mb != DEFAULT_WORKSPACE_MB:
         command += f" --workspace-mb {request.workspace_mb}"
     return command
+
+
+def _out_name(plan: BackendPlan) -> str:
+    """The backend part of the default engine folder name ("cpu" while auto has to measure)."""
+    return "cpu" if len(plan.candidates) > 1 else plan.backend.name
+
+
+@contextlib.contextmanager
+def _work_folder(job: _Job) -> Iterator[Path]:
+    """A scratch folder for intermediate ONNX files: temporary, or <out>.work/ with --keep-work."""
+    if not job.request.keep_work:
+        with tempfile.TemporaryDirectory(prefix=f".{job.out.name}.work-", dir=job.out.parent) as tmp:
+            yield Path(tmp)
+        return
+    kept = job.out.parent / f"{job.out.name}.work"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    yield kept
+    job.note(f"intermediate files kept in {kept}")

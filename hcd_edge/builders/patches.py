@@ -54,7 +54,9 @@ def hash_order(refs: Sequence[PatchRef]) -> list[int]:
     return sorted(range(len(refs)), key=keys.__getitem__)
 
 
-def plan_patches(calib: Path | None, val: Path | None, calib_n: int, val_n: int) -> PatchPlan:
+def plan_patches(
+    calib: Path | PatchSet | None, val: Path | None, calib_n: int, val_n: int
+) -> PatchPlan:
     """Draw calibration (<= calib_n) and validation (<= val_n) patches; disjoint by path."""
     calib_set = _open(calib, "--calib") if calib is not None else None
     if val is None and calib is not None and calib_set is not None:
@@ -73,11 +75,13 @@ def plan_patches(calib: Path | None, val: Path | None, calib_n: int, val_n: int)
         val_refs=tuple(val_set.refs[i] for i in order),
         val_labels=None if val_set.labels is None else val_set.labels[order],
         val_source=val_set.source,
-        val_recipe=_recipe(calib, val, calib_n, val_n),
+        val_recipe=recipe(calib, val, calib_n, val_n),
     )
 
 
-def _split_one_source(patches: PatchSet, path: Path, calib_n: int, val_n: int) -> PatchPlan:
+def _split_one_source(
+    patches: PatchSet, path: Path | PatchSet, calib_n: int, val_n: int
+) -> PatchPlan:
     order = hash_order(patches.refs)
     total = len(order)
     n_val = min(val_n, max(total - calib_n, total // 4))
@@ -89,7 +93,7 @@ def _split_one_source(patches: PatchSet, path: Path, calib_n: int, val_n: int) -
         val_refs=tuple(patches.refs[i] for i in val_idx),
         val_labels=None if patches.labels is None else patches.labels[val_idx],
         val_source=f"{patches.source}, {n_val} patches held back from calibration",
-        val_recipe=_recipe(path, None, calib_n, val_n),
+        val_recipe=recipe(path, None, calib_n, val_n),
     )
 
 
@@ -111,9 +115,12 @@ def redraw_validation(recipe: dict) -> PatchPlan | None:
     )
 
 
-def _recipe(calib: Path | None, val: Path | None, calib_n: int, val_n: int) -> dict:
+def recipe(calib: Path | PatchSet | None, val: Path | None, calib_n: int, val_n: int) -> dict:
+    """How to draw the same validation set again (paths resolved; None for in-memory patches)."""
+    # Patches handed over in memory (the default engine's) cannot be drawn again from a path.
+    where = None if calib is None or isinstance(calib, PatchSet) else str(Path(calib).resolve())
     return {
-        "calib": str(Path(calib).resolve()) if calib is not None else None,
+        "calib": where,
         "val": str(Path(val).resolve()) if val is not None else None,
         "calib_n": calib_n,
         "val_n": val_n,
@@ -157,8 +164,8 @@ def decode_all(
     return DecodedSet(inputs=inputs, kept=np.asarray(kept, dtype=np.int64), skipped=skipped)
 
 
-def _open(path: Path, option: str) -> PatchSet:
-    patches = open_patch_set(path)
+def _open(path: Path | PatchSet, option: str) -> PatchSet:
+    patches = path if isinstance(path, PatchSet) else open_patch_set(path)
     if len(patches) == 0:
         raise DataError(f"{option} {path} holds no patches (.tif/.tiff files or a list of paths)")
     return patches

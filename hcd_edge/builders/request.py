@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from hcd_edge.backends.registry import Backend
+from hcd_edge.backends.registry import backend_choices
 from hcd_edge.errors import EngineError
 from hcd_edge.manifest import BatchProfile, Manifest
+from hcd_edge.score.sources import PatchSet
 from hcd_edge.spec import Precision
 
 MIN_CALIB_PATCHES = 32  # fewer readable calibration patches than this give unstable ranges
@@ -57,8 +58,9 @@ class BuildRequest:
     onnx: Path
     precision: Precision
     out: Path | None = None  # None: engines/<model>-<precision>-<backend>[-onnx]
-    backend: str = "auto"  # auto | onnxruntime | tensorrt
-    calib: Path | None = None  # calibration patches (folder, Kaggle layout, class folders, list)
+    backend: str = "auto"  # auto or a registered backend name (hcd_edge.backends.registry)
+    # calibration patches: a folder, Kaggle layout, class folders or list file, or a PatchSet
+    calib: Path | PatchSet | None = None
     calib_n: int = 512  # calibration patches used at most
     calib_method: str = "minmax"  # minmax | entropy | percentile
     val: Path | None = None  # parity patches; None: patches of --calib held back from calibration
@@ -80,9 +82,13 @@ class BuildRequest:
     hardware_compatibility: str = "none"  # TensorRT: none | ampere_plus | same_compute_capability
     timing_cache: Path | None = None  # TensorRT timing cache; None: under the user cache folder
     thresholds: GateThresholds | None = None  # None: the defaults for the precision
+    keep_work: bool = False  # keep the intermediate ONNX files in <out>.work/ (for debugging)
 
     def __post_init__(self) -> None:
-        _check_choice("backend", self.backend, Backend)
+        if self.backend not in backend_choices():
+            raise EngineError(
+                f"backend {self.backend!r} is not one of {', '.join(backend_choices())}"
+            )
         _check_choice("stage", self.stage, Stage)
         _check_choice("calibration method", self.calib_method, CalibMethod)
         _check_choice("activation form", self.activation_form, ActivationForm)
@@ -106,11 +112,6 @@ class BuildRequest:
             )
         if self.threads is not None and self.threads < 1:
             raise EngineError(f"--threads must be at least 1, got {self.threads}")
-
-    @property
-    def backend_choice(self) -> Backend:
-        """The requested backend as an enum."""
-        return Backend(self.backend)
 
     @property
     def stage_choice(self) -> Stage:
@@ -151,10 +152,10 @@ def parse_batch_profile(text: str) -> BatchProfile:
     return profile
 
 
-def default_out_dir(model_name: str, precision: Precision, backend: Backend, stage: Stage) -> Path:
+def default_out_dir(model_name: str, precision: Precision, backend: str, stage: Stage) -> Path:
     """engines/<model>-<precision>-<backend>, with '-onnx' for a portable precision ONNX."""
     suffix = "-onnx" if stage is Stage.ONNX else ""
-    return DEFAULT_ENGINES_DIR / f"{model_name}-{precision.value}-{backend.value}{suffix}"
+    return DEFAULT_ENGINES_DIR / f"{model_name}-{precision.value}-{backend}{suffix}"
 
 
 def _check_choice(what: str, value: str, enum: type[Enum]) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from hcd_edge.backends.registry import backend_choices
 from hcd_edge.builders.request import (
     HARDWARE_COMPATIBILITY,
     ActivationForm,
-    Backend,
     CalibMethod,
     Stage,
 )
@@ -17,7 +17,6 @@ from hcd_edge.cli.errors import library_errors
 from hcd_edge.spec import Precision
 
 PRECISIONS = [p.value for p in Precision]
-BACKENDS = [b.value for b in Backend]
 CALIB_METHODS = [m.value for m in CalibMethod]
 STAGES = [s.value for s in Stage]
 ACTIVATION_FORMS = [f.value for f in ActivationForm]
@@ -33,10 +32,11 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
 )
 @click.option(
     "--backend",
-    type=click.Choice(BACKENDS),
+    type=click.Choice(backend_choices()),
     default="auto",
     show_default=True,
-    help="auto = TensorRT where tensorrt, pycuda and a GPU are present, else ONNX Runtime.",
+    help="auto = TensorRT where tensorrt, pycuda and a GPU are present, else the fastest of "
+    "OpenVINO (when installed) and ONNX Runtime, measured on this CPU.",
 )
 @click.option(
     "--calib",
@@ -135,6 +135,11 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
     "--timing-cache",
     type=click.Path(path_type=Path),
     help="TensorRT timing cache [default: under $HCD_EDGE_CACHE_DIR or ~/.cache/hcd-edge].",
+)
+@click.option(
+    "--keep-work",
+    is_flag=True,
+    help="Keep the intermediate ONNX files (prepared, int8, timing) in OUT.work/.",
 )
 def build_engine(model: Path, **options) -> None:
     """Build an engine folder (engine file + manifest.json) from MODEL.onnx, checked against FP32."""

@@ -1,9 +1,9 @@
 """The engine `hcd-edge score` uses without --engine: the packaged starter model, built on first use.
 
-The first run builds an engine of hcd_edge/starter/starter.onnx for the best backend here
-(TensorRT when tensorrt, pycuda and a GPU are present, else ONNX Runtime): INT8 when it passes
-the parity gate, else FP32. It is cached under the user cache folder
-(<cache>/engines/starter-<sha256>-<backend>-<version>-<device>/{int8,fp32}), so later runs
+The first run builds an engine of hcd_edge/starter/starter.onnx with `--backend auto` (TensorRT
+when tensorrt, pycuda and a GPU are present, else the fastest CPU backend installed, measured):
+INT8 when it passes the parity gate, else FP32. It is cached under the user cache folder
+(<cache>/engines/starter-<sha256>-<backends and versions>-<device>/{int8,fp32}), so later runs
 on this machine reuse it; a new starter model, backend release or device gets a new folder.
 
 INT8 is calibrated on the first patches being scored (and gated on others held back from
@@ -17,21 +17,20 @@ later, larger run builds INT8 then).
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import platform
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.cache_dir import user_cache_dir
 from hcd_edge.errors import DataError, EngineError, ParityGateError
-from hcd_edge.manifest import read_manifest, sha256_file, verify_engine_file, write_text_atomic
+from hcd_edge.manifest import sha256_file, write_text_atomic
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.sources import PatchRef
+from hcd_edge.score.sources import PatchRef, PatchSet
 from hcd_edge.spec import Precision
 
 STARTER_ENV = "HCD_EDGE_STARTER_MODEL"  # read by the CLI only: another starter ONNX (tests, dev)
@@ -45,16 +44,20 @@ REFUSED_MARKER = "int8-refused.json"  # INT8 failed the gate here: do not retry 
 class DefaultEngine:
     """The engine folder chosen for a run without --engine."""
 
-    engine_dir: Path
+    engine: EngineFolder  # opened and verified
     precision: Precision
     built: bool  # True when this call built it
     model: Path  # the starter ONNX it was built from
 
+    @property
+    def engine_dir(self) -> Path:
+        """The engine folder's path."""
+        return self.engine.path
+
 
 @dataclass(frozen=True)
 class _Target:
-    backend: str  # "onnxruntime" | "tensorrt"
-    version: str
+    backends: str  # the usable backends and their releases, e.g. openvino2026.4.1-onnxruntime1.23.2
     device: str  # slug, e.g. cpu-x86_64-1a2b3c4d or nvidia-jetson-orin-sm87
 
 
@@ -95,90 +98,90 @@ def default_engine(
     with _build_lock(folder):
         found = _cached(folder, len(refs))
         if found is not None:
-            progress.note(f"using the cached starter engine {found} ({target.backend})")
-            return DefaultEngine(found, Precision(found.name), built=False, model=model)
+            progress.note(f"using the cached starter engine {found.path} ({found.manifest.backend})")
+            return DefaultEngine(found, Precision(found.path.name), built=False, model=model)
         return _build(model, folder, target, refs, threads, progress)
 
 
 def cache_folder(model_sha256: str, target: _Target) -> Path:
-    """<user cache>/engines/starter-<sha>-<backend>-<version>-<device>."""
-    name = f"starter-{model_sha256[:16]}-{target.backend}-{target.version}-{target.device}"
+    """<user cache>/engines/starter-<sha>-<backends and versions>-<device>."""
+    name = f"starter-{model_sha256[:16]}-{target.backends}-{target.device}"
     return user_cache_dir() / "engines" / _slug(name)
 
 
 def _best_target() -> _Target:
-    from hcd_edge.backends.registry import tensorrt_missing_reason
-    from hcd_edge.device_info import describe_cpu, describe_gpu
+    from hcd_edge.backends.registry import usable
+    from hcd_edge.device_info import describe_cpu
 
-    if tensorrt_missing_reason() is None:
-        from hcd_edge.backends.tensorrt.compile import tensorrt_version
-
-        gpu = describe_gpu() or {}
-        device = f"{gpu.get('name', 'gpu')}-sm{str(gpu.get('compute_capability', '')).replace('.', '')}"
-        return _Target("tensorrt", tensorrt_version(), device)
-    import onnxruntime
-
+    gpu = usable("gpu")
+    backends = gpu[:1] or usable("cpu")
+    label = "-".join(f"{b.name}{b.version()}" for b in backends)
+    if gpu:
+        info = gpu[0].describe_device() or {}
+        cc = str(info.get("compute_capability", "")).replace(".", "")
+        return _Target(label, f"{info.get('name', 'gpu')}-sm{cc}")
     features = ",".join(describe_cpu()["features"])
     device = f"cpu-{platform.machine()}-{hashlib.sha256(features.encode()).hexdigest()[:8]}"
-    return _Target("onnxruntime", onnxruntime.__version__, device)
+    return _Target(label, device)
 
 
-def _cached(folder: Path, n_patches: int) -> Path | None:
+def _cached(folder: Path, n_patches: int) -> EngineFolder | None:
     """The usable cached engine: int8, else fp32 when int8 was refused or cannot be built now."""
-    int8, fp32 = folder / Precision.INT8.value, folder / Precision.FP32.value
-    if _intact(int8):
+    int8 = _intact(folder / Precision.INT8.value)
+    if int8 is not None:
         return int8
+    fp32 = _intact(folder / Precision.FP32.value)
     int8_possible = n_patches >= INT8_MIN_PATCHES and not (folder / REFUSED_MARKER).exists()
-    if _intact(fp32) and not int8_possible:
+    if fp32 is not None and not int8_possible:
         return fp32
     return None
 
 
-def _intact(engine_dir: Path) -> bool:
+def _intact(engine_dir: Path) -> EngineFolder | None:
+    if not engine_dir.is_dir():
+        return None
     try:
-        verify_engine_file(engine_dir, read_manifest(engine_dir))
+        return EngineFolder.open(engine_dir)
     except EngineError:
-        return False
-    return True
+        return None
 
 
 def _build(model: Path, folder: Path, target: _Target, refs: Sequence[PatchRef],
            threads: int | None, progress: ProgressReporter) -> DefaultEngine:
     enough = len(refs) >= INT8_MIN_PATCHES and not (folder / REFUSED_MARKER).exists()
-    with tempfile.TemporaryDirectory(prefix="hcd-edge-calib-") as tmp:
-        calib = _write_calib_list(refs, Path(tmp)) if len(refs) >= INT8_MIN_PATCHES else None
-        if enough:
-            progress.note(
-                f"no starter engine is cached for this machine yet: building one for {target.backend} "
-                f"(INT8 if it passes the parity gate, else FP32), calibrated on the first "
-                f"{min(len(refs), CALIB_PATCHES + VAL_PATCHES)} patches being scored; it is cached "
-                f"in {folder} for later runs"
-            )
-            try:
-                return _run_build(model, folder, target, Precision.INT8, calib, threads, progress)
-            except (ParityGateError, DataError) as exc:
-                _refuse_int8(folder, exc, progress)
-                if isinstance(exc, DataError):  # too few readable patches: FP32 without parity
-                    calib = None
-        elif len(refs) < INT8_MIN_PATCHES:
-            progress.note(
-                f"building the FP32 starter engine for {target.backend} in {folder} (INT8 needs at "
-                f"least {INT8_MIN_PATCHES} patches to calibrate and gate; a larger run builds it)"
-            )
-        return _run_build(model, folder, target, Precision.FP32, calib, threads, progress)
+    calib = _calibration_set(refs) if len(refs) >= INT8_MIN_PATCHES else None
+    if enough:
+        progress.note(
+            f"no starter engine is cached for this machine yet: building one (INT8 if it passes "
+            f"the parity gate, else FP32), calibrated on the first "
+            f"{min(len(refs), CALIB_PATCHES + VAL_PATCHES)} patches being scored; it is cached "
+            f"in {folder} for later runs"
+        )
+        try:
+            return _run_build(model, folder, Precision.INT8, calib, threads, progress)
+        except (ParityGateError, DataError) as exc:
+            _refuse_int8(folder, exc, progress)
+            if isinstance(exc, DataError):  # too few readable patches: FP32 without parity
+                calib = None
+    elif len(refs) < INT8_MIN_PATCHES:
+        progress.note(
+            f"building the FP32 starter engine in {folder} (INT8 needs at least "
+            f"{INT8_MIN_PATCHES} patches to calibrate and gate; a larger run builds it)"
+        )
+    return _run_build(model, folder, Precision.FP32, calib, threads, progress)
 
 
-def _run_build(model: Path, folder: Path, target: _Target, precision: Precision, calib: Path | None,
+def _run_build(model: Path, folder: Path, precision: Precision, calib: PatchSet | None,
                threads: int | None, progress: ProgressReporter) -> DefaultEngine:
     from hcd_edge.builders import BuildRequest, build_engine
 
     request = BuildRequest(
-        onnx=model, precision=precision, out=folder / precision.value, backend=target.backend,
+        onnx=model, precision=precision, out=folder / precision.value, backend="auto",
         calib=calib, calib_n=CALIB_PATCHES, val_n=VAL_PATCHES, threads=threads, force=True,
     )
     result = build_engine(request, progress)
     progress.note(f"built the starter {precision.value} engine: {result.engine_dir}")
-    return DefaultEngine(result.engine_dir, precision, built=True, model=model)
+    return DefaultEngine(EngineFolder.open(result.engine_dir), precision, built=True, model=model)
 
 
 def _refuse_int8(folder: Path, exc: Exception, progress: ProgressReporter) -> None:
@@ -187,14 +190,10 @@ def _refuse_int8(folder: Path, exc: Exception, progress: ProgressReporter) -> No
     progress.note(f"INT8 starter engine not kept ({exc}); building FP32 instead")
 
 
-def _write_calib_list(refs: Sequence[PatchRef], folder: Path) -> Path:
-    """A path list (CSV column `path`) of the first patches, absolute, for the build's --calib."""
-    target = folder / "calib.csv"
-    with open(target, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path"])
-        writer.writerows([str(r.path.resolve())] for r in refs[: CALIB_PATCHES + VAL_PATCHES])
-    return target
+def _calibration_set(refs: Sequence[PatchRef]) -> PatchSet:
+    """The first patches being scored, handed to the build as they are (no list file)."""
+    first = tuple(refs[: CALIB_PATCHES + VAL_PATCHES])
+    return PatchSet(refs=first, labels=None, source=f"the first {len(first)} patches being scored")
 
 
 @contextlib.contextmanager

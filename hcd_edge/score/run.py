@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hcd_edge.backends.base import Executor
+from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError
-from hcd_edge.manifest import Manifest, read_manifest
+from hcd_edge.manifest import Manifest
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat, check_output_path, write_outputs
 from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_rows, partial_path
@@ -69,10 +70,19 @@ class ScoreInterrupted(KeyboardInterrupt):
 
 @dataclass
 class _Engine:
-    folder: Path
-    manifest: Manifest
+    opened: EngineFolder  # read and verified once, then passed on
     default: bool
     setup_seconds: float
+
+    @property
+    def folder(self) -> Path:
+        """The engine folder's path."""
+        return self.opened.path
+
+    @property
+    def manifest(self) -> Manifest:
+        """The engine folder's manifest."""
+        return self.opened.manifest
 
 
 def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> ScoreResult:
@@ -93,9 +103,9 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     engine = _resolve_engine(request, refs, progress)
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
-    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.engine_folder import open_executor
 
-    with open_executor(engine.folder, threads=request.threads) as executor:
+    with open_executor(engine.opened, threads=request.threads) as executor:
         log, done = _open_log(partial, key, request.resume)
         try:
             return _Run(request, engine, refs, threshold, log, done, progress).execute(executor)
@@ -119,7 +129,7 @@ def collect_inputs(request: ScoreRequest) -> list[PatchRef]:
 def _resolve_engine(request: ScoreRequest, refs: list[PatchRef], progress: ProgressReporter) -> _Engine:
     began = time.perf_counter()
     if request.engine is not None:
-        folder, default = Path(request.engine), False
+        opened, default = EngineFolder.open(Path(request.engine)), False
     else:
         from hcd_edge.score.default_engine import default_engine
 
@@ -127,8 +137,8 @@ def _resolve_engine(request: ScoreRequest, refs: list[PatchRef], progress: Progr
         chosen = default_engine([refs[p] for p in unique], model=request.starter_model,
                                 threads=request.threads,
                                 progress=progress)
-        folder, default = chosen.engine_dir, True
-    return _Engine(folder, read_manifest(folder), default, time.perf_counter() - began)
+        opened, default = chosen.engine, True
+    return _Engine(opened, default, time.perf_counter() - began)
 
 
 def _open_log(partial: Path, key: RunKey, resume: bool) -> tuple[PartialLog, set[str]]:

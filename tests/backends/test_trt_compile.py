@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hcd_edge.backends.registry import tensorrt_missing_reason
+from hcd_edge.backends.tensorrt import probe as tensorrt_missing_reason
 from hcd_edge.builders import BuildRequest, build_engine
 from hcd_edge.manifest import BatchProfile, read_manifest
 from hcd_edge.spec import Precision

@@ -155,7 +155,7 @@ def test_without_pycuda_the_error_names_the_cpu_alternative(monkeypatch, plan):
 
 
 def _real_gpu_reason() -> str | None:
-    from hcd_edge.backends.registry import tensorrt_missing_reason
+    from hcd_edge.backends.tensorrt import probe as tensorrt_missing_reason
 
     return tensorrt_missing_reason()
 
@@ -167,7 +167,7 @@ def test_real_tensorrt_engine_scores_like_onnxruntime(tmp_path, capsys):
         with capsys.disabled():
             print(f"\nskipping the TensorRT GPU test: {reason}")
         pytest.skip(f"needs TensorRT, pycuda and an NVIDIA GPU: {reason}")
-    from hcd_edge.backends.loader import open_executor
+    from hcd_edge.backends.engine_folder import open_executor
     from hcd_edge.backends.onnxruntime.executor import OrtExecutor
     from hcd_edge.builders import BuildRequest, build_engine
     from tests.tiny_models import write_tiny_cnn

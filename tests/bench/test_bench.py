@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
 from hcd_edge.backends.base import sigmoid
-from hcd_edge.backends.loader import open_executor
+from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.bench import (
     BenchConfig,
     batch_paths,

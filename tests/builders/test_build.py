@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -9,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
-from hcd_edge.backends.loader import open_executor
+from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.builders import BuildRequest, GateThresholds, build_engine
 from hcd_edge.builders.staging import failed_report_path
 from hcd_edge.errors import DataError, EngineError, EngineMismatchError, ModelError, ParityGateError
@@ -104,7 +105,7 @@ def test_engine_for_other_runtime_or_cpu_is_refused(int8_copy, field, value, mat
     if field == "features":
         m.device["features"] = [*m.device["features"], value]
         # The CI host may itself have the feature: describe a CPU that lacks it.
-        from hcd_edge.backends import loader
+        from hcd_edge.backends import cpu_compat as loader
 
         real = loader.describe_cpu()
         lacking = {**real, "features": [f for f in real["features"] if f != value]}
@@ -256,9 +257,12 @@ def test_onnxruntime_form_portable_is_refused_for_tensorrt(patches, tmp_path):
 
 
 def test_tensorrt_without_tensorrt_defers_to_portable_stage(patches, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        "hcd_edge.backends.registry.tensorrt_missing_reason", lambda: "tensorrt is not installed"
-    )
+    from hcd_edge.backends import registry
+
+    monkeypatch.setattr(registry, "BACKENDS", tuple(
+        dataclasses.replace(b, probe=lambda: "tensorrt is not installed") if b.name == "tensorrt"
+        else b for b in registry.BACKENDS
+    ))
     result = build_engine(_request(patches, tmp_path / "t", Precision.FP16, backend="tensorrt"))
     assert result.manifest.stage == "onnx" and result.manifest.backend == "tensorrt"
     assert any("TensorRT cannot build here" in n for n in result.notes)
@@ -292,3 +296,25 @@ def test_default_output_folder_is_named_after_model_precision_backend(
         BuildRequest(onnx=patches.model, precision=Precision.FP32, backend="onnxruntime")
     )
     assert result.engine_dir.as_posix() == "engines/tiny-fp32-onnxruntime"
+
+
+def test_engine_folder_holds_only_the_engine_file_and_manifest(int8_engine):
+    assert sorted(p.name for p in int8_engine.iterdir()) == ["manifest.json", "model.onnx"]
+
+
+def test_keep_work_keeps_the_intermediate_files_beside_the_engine(patches, tmp_path):
+    result = build_engine(_request(patches, tmp_path / "eng", Precision.INT8, keep_work=True))
+    kept = tmp_path / "eng.work"
+    assert {"prepared.onnx", "int8.onnx"} <= {p.name for p in kept.iterdir()}
+    assert sorted(p.name for p in result.engine_dir.iterdir()) == ["manifest.json", "model.onnx"]
+    assert any(str(kept) in note for note in result.notes)
+    assert _leftovers(tmp_path) == []  # no temporary folder left behind
+
+
+def test_calibration_patches_can_be_handed_over_in_memory(patches, tmp_path):
+    from hcd_edge.score.sources import open_patch_set
+
+    given = open_patch_set(patches.root)
+    handed = type(given)(refs=given.refs, labels=None, source="patches handed over by the caller")
+    result = build_engine(_request(patches, tmp_path / "eng", Precision.INT8, calib=handed))
+    assert result.manifest.calibration["source"] == "patches handed over by the caller"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hcd_edge.builders import Backend, BuildRequest, Stage, default_out_dir, parse_batch_profile
+from hcd_edge.builders import BuildRequest, Stage, default_out_dir, parse_batch_profile
 from hcd_edge.errors import EngineError
 from hcd_edge.manifest import BatchProfile
 from hcd_edge.spec import Precision
@@ -54,10 +54,10 @@ def test_request_is_frozen_with_documented_defaults():
 
 
 def test_default_out_dir_names_model_precision_backend():
-    assert default_out_dir("seed", Precision.INT8, Backend.TENSORRT, Stage.ENGINE) == Path(
+    assert default_out_dir("seed", Precision.INT8, "tensorrt", Stage.ENGINE) == Path(
         "engines/seed-int8-tensorrt"
     )
     assert (
-        default_out_dir("seed", Precision.FP16, Backend.TENSORRT, Stage.ONNX).name
+        default_out_dir("seed", Precision.FP16, "tensorrt", Stage.ONNX).name
         == "seed-fp16-tensorrt-onnx"
     )

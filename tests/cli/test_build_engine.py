@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from hcd_edge.backends.registry import tensorrt_missing_reason
+from hcd_edge.backends.tensorrt import probe as tensorrt_missing_reason
 from hcd_edge.cli import main
 from hcd_edge.manifest import read_manifest
 from tests.builders.patchgen import write_patch_fixture

@@ -52,7 +52,8 @@ def test_first_use_builds_int8_in_the_cache_and_later_runs_reuse_it(starter, ref
     assert any("cached" in line and str(first.engine_dir.parent) in line for line in notes.lines)
     again = default_engine(refs, model=starter.model, threads=1, progress=(later := Notes()))
     assert not again.built and again.engine_dir == first.engine_dir
-    assert later.lines == [f"using the cached starter engine {first.engine_dir} (onnxruntime)"]
+    backend = again.engine.manifest.backend
+    assert later.lines == [f"using the cached starter engine {first.engine_dir} ({backend})"]
 
 
 def test_too_few_patches_build_fp32_and_a_larger_run_builds_int8(starter, refs):
@@ -67,11 +68,11 @@ def test_int8_failing_the_gate_falls_back_to_fp32_once(starter, refs, monkeypatc
     real = default_module._run_build
     calls = []
 
-    def gate_fails_for_int8(model, folder, target, precision, *args):
+    def gate_fails_for_int8(model, folder, precision, *args):
         calls.append(precision)
         if precision is Precision.INT8:
             raise ParityGateError("parity gate failed: label agreement 90.00% < 99.00%")
-        return real(model, folder, target, precision, *args)
+        return real(model, folder, precision, *args)
 
     monkeypatch.setattr(default_module, "_run_build", gate_fails_for_int8)
     notes = Notes()

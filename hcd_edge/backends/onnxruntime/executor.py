@@ -8,20 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hcd_edge.backends.base import Executor, Slot
+from hcd_edge.backends.base import Executor, Slot, aligned_empty
 from hcd_edge.errors import BackendUnavailable, ModelError
 from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME, Precision, PreprocessSpec
-
-CACHE_LINE = 64  # bytes; aligned input rows keep ORT's vectorized loads on the fast path
-
-
-def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = CACHE_LINE) -> np.ndarray:
-    """An uninitialized C-contiguous array whose data pointer is a multiple of `align` bytes."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    raw = np.empty(nbytes + align, dtype=np.uint8)
-    offset = (-raw.ctypes.data) % align
-    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
 
 
 def session_options(threads: int | None, offline_optimized: bool):

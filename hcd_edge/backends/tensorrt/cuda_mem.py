@@ -192,3 +192,23 @@ def copy_to_host(dst: np.ndarray, src: DeviceBuffer, stream: CudaStream) -> None
     if dst.nbytes > src.nbytes:
         raise ValueError(f"{dst.nbytes} bytes are more than the {src.nbytes}-byte device buffer")
     _driver().memcpy_dtoh_async(dst, src.ptr, stream.raw)
+
+
+def describe_gpu(device: int = 0) -> dict | None:
+    """{"kind": "gpu", "name", "compute_capability", "driver", "memory_mb"} or None without CUDA."""
+    if cuda is None:
+        return None
+    try:
+        cuda.init()
+        dev = cuda.Device(device)
+        major, minor = dev.compute_capability()
+        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
+        return {
+            "kind": "gpu",
+            "name": dev.name(),
+            "compute_capability": f"{major}.{minor}",
+            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
+            "memory_mb": dev.total_memory() // (1 << 20),
+        }
+    except cuda.Error:
+        return None

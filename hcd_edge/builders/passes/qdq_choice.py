@@ -10,18 +10,17 @@ integer kernels (u8 x s8 dot products, VNNI) take natively.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS, QdqForm, quantize
 from hcd_edge.builders.request import CalibMethod
+from hcd_edge.builders.timing import TIMING_ROUNDS, time_interleaved
 from hcd_edge.progress import SilentProgress
 from hcd_edge.spec import INPUT_NAME
 
 TIMING_BATCH_MAX = 64  # patches per timed run
-TIMING_ROUNDS = 5  # interleaved rounds after one warm-up; the best of each form counts
 SYMMETRIC_MARGIN = 1.05  # symmetric must be this much faster to be chosen
 
 
@@ -40,7 +39,8 @@ def choose_activation_form(
         sessions[name] = _session(path, threads)
     n = min(batch, TIMING_BATCH_MAX)
     inputs = np.ascontiguousarray(np.resize(sample, (n, *sample.shape[1:])))
-    rates = _time_interleaved(sessions, inputs)
+    runs = {name: _runner(session, inputs) for name, session in sessions.items()}
+    rates = time_interleaved(runs, len(inputs))
     chosen = "int8" if rates["int8"] >= SYMMETRIC_MARGIN * rates["uint8"] else "uint8"
     measurement = {
         "measured_patches_per_s": {k: round(v, 1) for k, v in rates.items()},
@@ -63,12 +63,5 @@ def _session(path: Path, threads: int | None):
     )
 
 
-def _time_interleaved(sessions: dict, inputs: np.ndarray) -> dict[str, float]:
-    best = {name: float("inf") for name in sessions}
-    for round_index in range(TIMING_ROUNDS + 1):
-        for name, session in sessions.items():
-            start = time.perf_counter()
-            session.run(None, {INPUT_NAME: inputs})
-            if round_index > 0:  # round 0 warms up (allocations, prepacked weights)
-                best[name] = min(best[name], time.perf_counter() - start)
-    return {name: len(inputs) / seconds for name, seconds in best.items()}
+def _runner(session, inputs: np.ndarray):
+    return lambda: session.run(None, {INPUT_NAME: inputs})

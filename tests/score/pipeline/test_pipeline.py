@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from hcd_edge.backends.loader import open_executor
+from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.decode import DecodeStatus
 from hcd_edge.errors import DecodeError, EngineError
 from hcd_edge.score import pipeline as pipeline_module

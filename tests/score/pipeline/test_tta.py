@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from hcd_edge.backends.base import sigmoid
-from hcd_edge.backends.loader import open_executor
+from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 from hcd_edge.score.tta import Tta, average, expand_in_place, transform, transform_indices
 from hcd_edge.spec import Layout
