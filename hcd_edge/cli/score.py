@@ -37,7 +37,14 @@ EXIT_INTERRUPTED = 130  # the shell's code for a Ctrl-C
               help="Finish an interrupted run from FILE.partial (same options), scoring only what is missing.")
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JSON summary (counts, engine, rates, seconds per stage) to this file.")
-def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, resume, summary):
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+              metavar="[ADDRESS]",
+              help="Score on Ray workers: alone, join or start a local Ray; with an address "
+                   "(ray://head:10001), that cluster. Needs the ray extra.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Ray workers [default: one per GPU of the cluster, else one per node].")
+def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, resume, summary,
+          ray_address, workers):
     """Score PATHS (folders, .tif files, or .txt/.csv lists of paths): one row per patch.
 
     Exit codes: 0 all scored; 1 configuration or environment error; 2 usage error;
@@ -57,6 +64,7 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
         inputs=tuple(paths), out=out or _default_out(output_format), fmt=output_format,
         engine=engine, batch=batch, threads=threads, threshold=threshold, tta=Tta(tta),
         recursive=recursive, resume=resume, summary=summary, starter_model=_starter_model(),
+        ray=_ray_options(ray_address, workers),
     )
     try:
         with library_errors():
@@ -67,6 +75,16 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     click.echo(summary_text(result.summary), err=True)
     if result.counts.failed:
         click.get_current_context().exit(EXIT_PARTIAL)
+
+
+def _ray_options(address: str | None, workers: int | None):
+    if address is None:
+        if workers is not None:
+            raise click.UsageError("--workers needs --ray")
+        return None
+    from hcd_edge.distributed.pool import RayOptions
+
+    return RayOptions(address=address, workers=workers)
 
 
 def _default_out(fmt) -> Path:

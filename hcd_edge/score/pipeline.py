@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -106,6 +107,22 @@ class _RunState:
     free: queue.Queue = field(default_factory=queue.Queue)
     ready: queue.Queue = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+class BatchPipeline(Protocol):
+    """What a scoring run needs of a pipeline: ordered batches of results and its accounting.
+
+    ScoringPipeline runs batches here; hcd_edge.distributed's RayPipeline runs them on workers.
+    """
+
+    config: PipelineConfig
+    rows: int  # engine rows per batch
+    times: StageSeconds
+    decode_stats: DecodeStats
+
+    def run(self, paths: Iterable[Path]) -> Iterator[BatchResult]:
+        """BatchResults covering `paths`, in input order."""
+        ...
 
 
 class ScoringPipeline:

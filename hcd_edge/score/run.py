@@ -8,12 +8,14 @@ file an uninterrupted run writes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from hcd_edge.backends.base import Executor
 from hcd_edge.backends.engine_folder import EngineFolder
@@ -22,10 +24,19 @@ from hcd_edge.manifest import Manifest
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat, check_output_path, write_outputs
 from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_rows, partial_path
-from hcd_edge.score.pipeline import DEFAULT_BATCH, DEFAULT_SLOTS, PipelineConfig, ScoringPipeline
+from hcd_edge.score.pipeline import (
+    DEFAULT_BATCH,
+    DEFAULT_SLOTS,
+    BatchPipeline,
+    PipelineConfig,
+    ScoringPipeline,
+)
 from hcd_edge.score.rows import Counts, Row, batch_rows, split_duplicates
 from hcd_edge.score.sources import PatchRef, collect_patches
 from hcd_edge.score.tta import Tta
+
+if TYPE_CHECKING:
+    from hcd_edge.distributed.pool import RayOptions
 
 SCORE_TASK = "scoring"
 
@@ -47,6 +58,7 @@ class ScoreRequest:
     summary: Path | None = None  # JSON summary file
     starter_model: Path | None = None  # for the default engine; None: the packaged starter.onnx
     slots: int = DEFAULT_SLOTS
+    ray: RayOptions | None = None  # score on Ray workers (hcd_edge.distributed) instead of here
 
 
 @dataclass
@@ -103,12 +115,10 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     engine = _resolve_engine(request, refs, progress)
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
-    from hcd_edge.backends.engine_folder import open_executor
-
-    with open_executor(engine.opened, threads=request.threads) as executor:
+    with contextlib.closing(_open_runner(request, engine, progress)) as runner:
         log, done = _open_log(partial, key, request.resume)
         try:
-            return _Run(request, engine, refs, threshold, log, done, progress).execute(executor)
+            return _Run(request, engine, refs, threshold, log, done, progress).execute(runner)
         except BaseException:
             log.close()
             if log.rows_written == 0 and not done:
@@ -141,6 +151,51 @@ def _resolve_engine(request: ScoreRequest, refs: list[PatchRef], progress: Progr
     return _Engine(opened, default, time.perf_counter() - began)
 
 
+class _Runner(Protocol):
+    """Where the batches run: one local executor, or workers elsewhere (hcd_edge.distributed)."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def pipeline(self, config: PipelineConfig) -> BatchPipeline: ...
+
+    def worker_records(self) -> list[dict] | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _LocalRunner:
+    """Batches run here, on one executor."""
+
+    executor: Executor
+
+    @property
+    def backend(self) -> str:
+        """The executor's backend."""
+        return self.executor.backend
+
+    def pipeline(self, config: PipelineConfig) -> ScoringPipeline:
+        """The slot ring over the executor."""
+        return ScoringPipeline(self.executor, config)
+
+    def worker_records(self) -> None:
+        """No workers: everything ran in this process."""
+
+    def close(self) -> None:
+        """Release the executor."""
+        self.executor.close()
+
+
+def _open_runner(request: ScoreRequest, engine: _Engine, progress: ProgressReporter) -> _Runner:
+    if request.ray is None:
+        return _LocalRunner(engine.opened.executor(threads=request.threads))
+    from hcd_edge.distributed.driver import RayRunner
+
+    return RayRunner.start(engine.opened, request.ray, batch=request.batch, slots=request.slots,
+                           threads=request.threads, tta=request.tta.value, progress=progress)
+
+
 def _open_log(partial: Path, key: RunKey, resume: bool) -> tuple[PartialLog, set[str]]:
     if resume and partial.exists():
         return PartialLog.reopen(partial, key)
@@ -157,12 +212,12 @@ class _Run:
         self.resumed = sum(str(r.path) in done for r in refs) if done else 0
         self.saved = self.resumed
 
-    def execute(self, executor: Executor) -> ScoreResult:
+    def execute(self, runner: _Runner) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
         request = self.request
         config = PipelineConfig(batch=request.batch, slots=request.slots,
                                 decode_threads=request.threads, tta=request.tta)
-        pipeline = ScoringPipeline(executor, config)
+        pipeline = runner.pipeline(config)
         began = time.perf_counter()
         self.progress.start(SCORE_TASK, len(self.refs))
         try:
@@ -176,14 +231,14 @@ class _Run:
         counts, outputs = self._finish()
         pipeline.times.write += time.perf_counter() - write_began
         wall = time.perf_counter() - began
-        summary = self._summary(executor, pipeline, counts, outputs, wall)
+        summary = self._summary(runner, pipeline, counts, outputs, wall)
         if request.summary is not None:
             from hcd_edge.score.summary import write_summary
 
             write_summary(request.summary, summary)
         return ScoreResult(counts, outputs, summary, resumed=self.resumed)
 
-    def _score(self, pipeline: ScoringPipeline) -> None:
+    def _score(self, pipeline: BatchPipeline) -> None:
         unique, duplicates = split_duplicates(self.refs)
         waiting = deque((p, row) for p, row in duplicates if row.path not in self.done)
         todo = [p for p in unique if str(self.refs[p].path) not in self.done]
@@ -213,16 +268,16 @@ class _Run:
         path.unlink()
         return counts, outputs
 
-    def _summary(self, executor: Executor, pipeline: ScoringPipeline, counts: Counts,
+    def _summary(self, runner: _Runner, pipeline: BatchPipeline, counts: Counts,
                  outputs: list[Path], wall: float) -> dict:
         from hcd_edge.score.summary import run_summary
 
         return run_summary(
             request=self.request, engine_dir=self.engine.folder, manifest=self.engine.manifest,
-            default_engine=self.engine.default, executor=executor, pipeline=pipeline,
+            default_engine=self.engine.default, backend=runner.backend, pipeline=pipeline,
             counts=counts, resumed=self.resumed, outputs=outputs, wall=wall,
             setup=self.engine.setup_seconds, threshold=self.threshold,
-            threads=self.request.threads or os.cpu_count() or 1,
+            threads=self.request.threads or os.cpu_count() or 1, workers=runner.worker_records(),
         )
 
 

@@ -5,26 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hcd_edge.backends.base import Executor
 from hcd_edge.manifest import Manifest, write_text_atomic
-from hcd_edge.score.pipeline import ScoringPipeline
+from hcd_edge.score.pipeline import BatchPipeline
 from hcd_edge.score.rows import Counts
 
 
 def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine: bool,
-                executor: Executor, pipeline: ScoringPipeline, counts: Counts, resumed: int,
+                backend: str, pipeline: BatchPipeline, counts: Counts, resumed: int,
                 outputs: list[Path], wall: float, setup: float, threshold: float,
-                threads: int) -> dict:
+                threads: int, workers: list[dict] | None = None) -> dict:
     """The JSON-ready summary: counts, engine, settings, wall seconds, patches/s, stage seconds."""
     scored_now = counts.total - resumed
     stats = pipeline.decode_stats
-    return {
+    summary = {
         "counts": {"total": counts.total, "scored": counts.scored, "failed": counts.failed,
                    "positive": counts.positive, "resumed": resumed},
         "engine": str(engine_dir),
         "engine_name": manifest.name,
         "default_engine": default_engine,
-        "backend": executor.backend,
+        "backend": backend,
         "precision": manifest.precision.value,
         "batch": request.batch,
         "engine_batch_rows": pipeline.rows,
@@ -40,6 +39,9 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
         "format": request.fmt.value,
         "outputs": [str(p) for p in outputs],
     }
+    if workers is not None:  # a Ray run: each worker's host, patches, seconds and rate
+        summary["workers"] = workers
+    return summary
 
 
 def write_summary(path: Path, summary: dict) -> None:
@@ -61,4 +63,14 @@ def summary_text(summary: dict) -> str:
         "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in ("decode", "copy", "inference", "write", "wait")),
         "wrote " + ", ".join(summary["outputs"]),
     ]
+    lines[3:3] = [_worker_line(w) for w in summary.get("workers", [])]
     return "\n".join(lines)
+
+
+def _worker_line(worker: dict) -> str:
+    if "worker" not in worker:
+        return f"Ray worker excluded at start: {worker['excluded']}"
+    rate = worker["patches_per_second"]
+    line = (f"Ray worker {worker['worker']} on {worker.get('host', '?')}: {worker['patches']} "
+            f"patches in {worker['seconds']:.2f} s" + (f", {rate:,.0f} patches/s" if rate else ""))
+    return line + (f" (excluded: {worker['excluded']})" if worker["excluded"] else "")

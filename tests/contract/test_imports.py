@@ -70,3 +70,15 @@ def test_the_rule_checker_sees_imports_inside_functions(tmp_path):
     sample = tmp_path / "m.py"
     sample.write_text("def f():\n    import torch\n    from pycuda import driver\n")
     assert _imports(sample) == ["torch", "pycuda"]
+
+
+def test_optional_stacks_are_imported_only_by_the_folder_that_owns_them():
+    owners = {
+        "ray": PACKAGE / "distributed",
+        "openvino": PACKAGE / "backends" / "openvino",
+        "tensorrt": PACKAGE / "backends" / "tensorrt",
+    }
+    assert _violations(
+        lambda path, name: any(_is(name, lib) and owner not in path.parents
+                               for lib, owner in owners.items())
+    ) == []
