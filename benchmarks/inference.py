@@ -150,10 +150,19 @@ def _starter_split(real: Path, work: Path, subjects: list[Subject]) -> SplitFold
 def _measure_subject(subject: Subject, data: Data, config: BenchConfig, work: Path) -> list[dict]:
     batches = [b for b in config.batches if b <= MAX_BATCH.get(subject.config.arch.value, 1 << 30)]
     records = [_torch_record(subject, data, config, b) for b in batches]
-    for precision in (Precision.FP32, Precision.INT8):
-        engine = _build(subject, precision, data, work, backend="onnxruntime")
-        records += _engine_records(subject, engine, "onnxruntime", data, config, batches)
+    for backend in _cpu_backends():
+        for precision in (Precision.FP32, Precision.INT8):
+            engine = _build(subject, precision, data, work, backend=backend)
+            records += _engine_records(subject, engine, backend, data, config, batches)
     return records
+
+
+def _cpu_backends() -> list[str]:
+    """ONNX Runtime, and every other CPU backend usable here (OpenVINO when installed)."""
+    from hcd_edge.backends.registry import usable
+
+    others = [b.name for b in usable("cpu") if b.name != "onnxruntime"]
+    return ["onnxruntime", *others]
 
 
 def _build(subject: Subject, precision: Precision, data: Data, work: Path, backend: str) -> Path:

@@ -15,8 +15,8 @@ from benchmarks.machine import RESULTS_DIR, ROOT
 REPORT = ROOT / "benchmarks" / "REPORT.md"
 PLOTS_DIR = RESULTS_DIR / "plots"
 ORDER = ("decode", "inference", "end_to_end")  # sections in this order, others after
-RUNTIME_ORDER = ("torch-eager/fp32", "onnxruntime/fp32", "onnxruntime/int8", "tensorrt/fp16",
-                 "tensorrt/int8", "torch-tensorrt/fp16")
+RUNTIME_ORDER = ("torch-eager/fp32", "onnxruntime/fp32", "onnxruntime/int8", "openvino/fp32",
+                 "openvino/int8", "tensorrt/fp16", "tensorrt/int8", "torch-tensorrt/fp16")
 
 
 def load_results(folder: Path = RESULTS_DIR) -> dict[str, dict]:
