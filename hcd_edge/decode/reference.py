@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DecodeError
-from .status import DecodeStatus
+from .ifd import native_ifd_status
+from .status import NEEDS_FALLBACK, DecodeStatus
 from .structure import classic_ifd_status, header_status, segments_status
 
 MAX_PATCH_FILE_BYTES = 16 * 1024 * 1024  # a 96x96 RGB TIFF is ~28 KB; refuse absurd files early
@@ -41,9 +42,13 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
     """Decode TIFF bytes with tifffile into a (96, 96, 3) uint8 array, or a status why not."""
     import tifffile
 
-    status = header_status(data)
-    if status is DecodeStatus.OK:
-        status = classic_ifd_status(data)
+    native = native_ifd_status(data)
+    if native == NEEDS_FALLBACK:  # a TIFF the native parser leaves to tifffile: its checks
+        status = header_status(data)
+        if status is DecodeStatus.OK:
+            status = classic_ifd_status(data)
+    else:  # the native parser's own verdict on the IFD, so that both roads agree
+        status = DecodeStatus(native)
     if status is not DecodeStatus.OK:
         return status, None
     try:
@@ -51,7 +56,7 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
             page = tif.pages.first
             status = _check_page(page)
             if status is DecodeStatus.OK:
-                status = segments_status(page, len(data))
+                status = segments_status(page, data)
             if status is not DecodeStatus.OK:
                 return status, None
             pixels = page.asarray()

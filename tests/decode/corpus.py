@@ -164,7 +164,7 @@ def _tag_cases(base: bytes) -> list[Case]:
         native_only("width-float", edit(256, type=11), S.BAD_TAG),
         native_only("width-type-99", edit(256, type=99), S.BAD_TAG),
         native_only("width-count-0", edit(256, count=0), S.BAD_TAG),
-        Case("width-count-huge", edit(256, count=0x40000000), S.TRUNCATED),
+        Case("width-count-huge", edit(256, count=0x40000000), S.BAD_TAG),
         native_only("width-missing", edit(256, new_tag=65000), S.MISSING_TAG),
         native_only("length-missing", edit(257, new_tag=65001), S.MISSING_TAG),
         native_only("offsets-missing", edit(273, new_tag=65002), S.MISSING_TAG),
