@@ -24,6 +24,7 @@ typedef struct {
     uint16_t type;
     uint32_t count;
     const uint8_t *value;
+    int value_in_header; /* out-of-line values at an offset below 8: refused, as tifffile does */
 } entry;
 
 typedef struct {
@@ -117,7 +118,8 @@ static void read_entry(const reader *r, const uint8_t *p, tagset *t) {
         return;
     }
     uint32_t off = load32(p + 8, r->be);
-    e->value = in_bounds(r, off, size) ? r->buf + off : NULL;
+    e->value_in_header = off < 8;
+    e->value = in_bounds(r, off, size) && off >= 8 ? r->buf + off : NULL;
 }
 
 /* Follow next-IFD pointers from the first IFD; a pointer back to a visited IFD is a loop. */
@@ -158,6 +160,11 @@ static int read_ifd(const reader *r, tagset *t) {
     return check_chain(r, ifd, load32(r->buf + end, r->be));
 }
 
+/* Why an entry has no readable values: they lie past the end, or inside the 8-byte header. */
+static int value_fault(const entry *e) {
+    return e->value_in_header ? HCD_BAD_TAG : HCD_TRUNCATED;
+}
+
 /* Value i of an integer entry; the caller checked presence, bounds and i < count. */
 static uint32_t entry_get(const entry *e, int be, uint32_t i) {
     if (e->type == TYPE_SHORT)
@@ -178,7 +185,7 @@ static int scalar(const entry *e, int be, int missing, uint32_t *v) {
     if (!is_integer_type(e->type) || e->count != 1)
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     *v = entry_get(e, be, 0);
     return HCD_OK;
 }
@@ -188,7 +195,7 @@ static int first_value(const entry *e, int be, uint32_t *v) {
     if (!is_integer_type(e->type) || e->count < 1)
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     *v = entry_get(e, be, 0);
     return HCD_OK;
 }
@@ -204,7 +211,7 @@ static int all_samples(const entry *e, int be, uint32_t want, int mismatch) {
     if (e->type != TYPE_SHORT || (e->count != 1 && e->count != 3))
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     for (uint32_t i = 0; i < e->count; i++)
         if (entry_get(e, be, i) != want)
             return mismatch;
@@ -270,7 +277,7 @@ static int strip_array(const entry *e, uint32_t want, int missing, hcd_array_ref
     if ((e->type != TYPE_SHORT && e->type != TYPE_LONG) || e->count != want)
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     ref->at = e->value;
     ref->count = e->count;
     ref->type = e->type;

@@ -31,6 +31,7 @@ class _Entry:
     type: int
     count: int
     value_at: int | None  # where the values start in the file; None when past its end
+    in_header: bool = False  # out-of-line values at an offset below 8 (refused, as tifffile)
 
 
 class _Verdict(Exception):
@@ -103,7 +104,8 @@ def _read_ifd(buf: bytes, order: str) -> tuple[dict[str, _Entry], bool]:
             tags[slot] = _Entry(typ, count, at + 8)
             continue
         (off,) = struct.unpack_from(order + "I", buf, at + 8)
-        tags[slot] = _Entry(typ, count, off if _in_bounds(buf, off, size) else None)
+        readable = _in_bounds(buf, off, size) and off >= 8
+        tags[slot] = _Entry(typ, count, off if readable else None, off < 8)
     (following,) = struct.unpack_from(order + "I", buf, end)
     _check_chain(buf, order, ifd, following)
     return tags, tiled
@@ -124,6 +126,10 @@ def _check_chain(buf: bytes, order: str, first: int, following: int) -> None:
         (following,) = struct.unpack_from(order + "I", buf, end)
 
 
+def _value_fault(e: _Entry) -> int:
+    return DecodeStatus.BAD_TAG if e.in_header else DecodeStatus.TRUNCATED
+
+
 def _get(buf: bytes, order: str, e: _Entry, i: int) -> int:
     assert e.value_at is not None
     fmt = "H" if e.type == SHORT else "I"
@@ -136,7 +142,7 @@ def _scalar(buf: bytes, order: str, e: _Entry | None, missing: int) -> int:
     if e.type not in (SHORT, LONG) or e.count != 1:
         raise _Verdict(DecodeStatus.BAD_TAG)
     if e.value_at is None:
-        raise _Verdict(DecodeStatus.TRUNCATED)
+        raise _Verdict(_value_fault(e))
     return _get(buf, order, e, 0)
 
 
@@ -144,7 +150,7 @@ def _first_value(buf: bytes, order: str, e: _Entry) -> int:
     if e.type not in (SHORT, LONG) or e.count < 1:
         raise _Verdict(DecodeStatus.BAD_TAG)
     if e.value_at is None:
-        raise _Verdict(DecodeStatus.TRUNCATED)
+        raise _Verdict(_value_fault(e))
     return _get(buf, order, e, 0)
 
 
@@ -156,7 +162,7 @@ def _all_samples(buf: bytes, order: str, e: _Entry, want: int, mismatch: int) ->
     if e.type != SHORT or e.count not in (1, 3):
         raise _Verdict(DecodeStatus.BAD_TAG)
     if e.value_at is None:
-        raise _Verdict(DecodeStatus.TRUNCATED)
+        raise _Verdict(_value_fault(e))
     if any(_get(buf, order, e, i) != want for i in range(e.count)):
         raise _Verdict(mismatch)
 
@@ -211,4 +217,4 @@ def _strip_array(e: _Entry | None, want: int, missing: int) -> None:
     if e.type not in (SHORT, LONG) or e.count != want:
         raise _Verdict(DecodeStatus.BAD_TAG)
     if e.value_at is None:
-        raise _Verdict(DecodeStatus.TRUNCATED)
+        raise _Verdict(_value_fault(e))
