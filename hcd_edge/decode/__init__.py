@@ -173,6 +173,8 @@ def normalize_patches(
     if workers < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     readable = _readable_patches(patches)
+    if n == 0:
+        return out[:0]
     if _native is None:
         _normalize_reference(readable, out[:n], mean, std)
     else:

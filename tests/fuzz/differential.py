@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from tests.decode.tiffbytes import Ifd, patch_pixels, write_tiff  # noqa: E402
+from tests.decode.tiffbytes import Ifd, patch_pixels, write_tiff
 
 # (compression, predictor, planar, rows per strip, byte order): every coding the native path reads.
 ENCODINGS = [
@@ -49,7 +49,6 @@ def encode_bases(patches: list[np.ndarray], kaggle_files: list[bytes] | None = N
     """Each patch in every encoding; real Kaggle files are also kept byte for byte."""
     bases = list(kaggle_files or [])
     for i, pixels in enumerate(patches):
-        comp, pred, planar, rps, order = ENCODINGS[i % len(ENCODINGS)]
         for j in range(len(ENCODINGS)):
             comp, pred, planar, rps, order = ENCODINGS[(i + j) % len(ENCODINGS)]
             kwargs = {"byteorder": order, "planarconfig": planar, "rowsperstrip": rps}
@@ -196,9 +195,7 @@ def _set_array(ifd: Ifd, tag: int, index: int, value: int) -> None:
 def mutate_recompress(data: bytes, rng: np.random.Generator) -> Mutant:
     """A Deflate strip replaced by a valid stream of the wrong length, or a stream cut short."""
     ifd = Ifd(data)
-    strips = Strips.of(data)
-    k = int(rng.integers(0, len(strips.spans)))
-    off, count = strips.spans[k]
+    k = int(rng.integers(0, len(Strips.of(data).spans)))
     raw = bytes(rng.integers(0, 4, int(rng.integers(1, 3 * 96 * 96 * 2)), dtype=np.uint8))
     payload = zlib.compress(raw)
     if rng.random() < 0.3:
