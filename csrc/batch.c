@@ -9,6 +9,7 @@
 #include "tiffdec.h"
 
 #define MAX_THREADS 256
+#define MIN_PATCHES_PER_THREAD 32 /* normalize-from-memory */
 
 typedef struct {
     const char *const *paths;      /* files to decode, or NULL when patches are given */
@@ -93,6 +94,10 @@ int hcd_normalize_batch(const uint8_t *const *patches, const ptrdiff_t *row_stri
                         int32_t *status) {
     batch_job job = {NULL, patches, row_strides, n, out, hcd_row_bytes(kind), kind, lut, status, 0};
     atomic_init(&job.next, 0);
+    /* A patch takes ~15 us; a thread is only worth starting for a few dozen of them. */
+    size_t useful = n / MIN_PATCHES_PER_THREAD;
+    if ((size_t)threads > useful)
+        threads = useful > 0 ? (int)useful : 1;
     return run_batch(&job, threads);
 }
 

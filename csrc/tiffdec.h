@@ -138,8 +138,8 @@ int hcd_normalize_patch(hcd_ctx *ctx, const uint8_t *pixels, ptrdiff_t row_strid
                         hcd_out_kind kind, const hcd_lut *lut);
 
 /* Normalize patches[0:n] (row strides row_strides[0:n], see hcd_normalize_patch) into rows of out
- * with `threads` workers sharing an atomic index, as hcd_decode_batch; status[i] receives patch
- * i's status. Returns 0, or HCD_NO_MEMORY when not even one context could be allocated. */
+ * with up to `threads` workers (one per 32 patches at most) sharing an atomic index, as
+ * hcd_decode_batch; status[i] receives patch i's status. Returns 0, or HCD_NO_MEMORY when not even one context could be allocated. */
 int hcd_normalize_batch(const uint8_t *const *patches, const ptrdiff_t *row_strides, size_t n,
                         void *out, hcd_out_kind kind, const hcd_lut *lut, int threads,
                         int32_t *status);
