@@ -1,8 +1,11 @@
-"""Public decode API: TIFF patch files -> normalized batch buffers.
+"""Public decode API: TIFF patch files (decode_batch) and in-memory uint8 patches
+(normalize_patches) -> normalized batch buffers.
 
 The native extension (hcd_edge._tiffdec) is the fast path; tifffile is the reference and the
-fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...). Which
-road is available is decided once, when this module is imported.
+fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...), and
+numpy the fallback of normalize_patches. Both TIFF roads accept exactly the same files (the
+tifffile road applies the native parser's rules first: ifd.py, lzw_rules.py, structure.py).
+Which road is available is decided once, when this module is imported.
 """
 
 from __future__ import annotations
