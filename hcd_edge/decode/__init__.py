@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DecodeError
-from .reference import pixels_from_bytes, read_file_bytes
-from .status import NEEDS_FALLBACK, DecodeStatus, status_message
+from hcd_edge.decode.reference import pixels_from_bytes, read_file_bytes
+from hcd_edge.decode.status import NEEDS_FALLBACK, DecodeStatus, status_message
+from hcd_edge.errors import DecodeError
 
 _native: types.ModuleType | None
 try:  # the compiled extension; absent only when built with HCD_EDGE_SKIP_NATIVE=1 or broken
-    from .. import _tiffdec as _native
+    from hcd_edge import _tiffdec as _native
 
     _NATIVE_IMPORT_ERROR: str | None = None
 except ImportError as exc:

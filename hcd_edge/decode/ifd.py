@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .status import NEEDS_FALLBACK, DecodeStatus
+from hcd_edge.decode.status import NEEDS_FALLBACK, DecodeStatus
 
 SIDE = 96
 MAX_IFD_ENTRIES = 4096

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DecodeError
-from .ifd import native_ifd_status
-from .status import NEEDS_FALLBACK, DecodeStatus
-from .structure import classic_ifd_status, header_status, segments_status
+from hcd_edge.decode.status import DecodeStatus
+from hcd_edge.decode.structure import classic_ifd_status, header_status, segments_status
+from hcd_edge.errors import DecodeError
 
 MAX_PATCH_FILE_BYTES = 16 * 1024 * 1024  # a 96x96 RGB TIFF is ~28 KB; refuse absurd files early
 
@@ -41,6 +40,9 @@ def read_file_bytes(path: str | os.PathLike) -> tuple[DecodeStatus, bytes]:
 def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
     """Decode TIFF bytes with tifffile into a (96, 96, 3) uint8 array, or a status why not."""
     import tifffile
+
+    from hcd_edge.decode.ifd import native_ifd_status
+    from hcd_edge.decode.status import NEEDS_FALLBACK
 
     native = native_ifd_status(data)
     if native == NEEDS_FALLBACK:  # a TIFF the native parser leaves to tifffile: its checks
@@ -84,7 +86,7 @@ def _check_page(page) -> DecodeStatus:
 
 def read_patch_reference(path: str | os.PathLike) -> np.ndarray:
     """A patch file as a (96, 96, 3) uint8 array via tifffile; raises DecodeError."""
-    from .status import status_message
+    from hcd_edge.decode.status import status_message
 
     status, data = read_file_bytes(path)
     if status is DecodeStatus.OK:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from .lzw_rules import lzw_stream_ok
-from .status import DecodeStatus
+from hcd_edge.decode.status import DecodeStatus
 
 CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
 BIGTIFF_MAGICS = (b"II+\x00", b"MM\x00+")
@@ -113,6 +112,8 @@ def _lzw_length_status(page, data: bytes) -> DecodeStatus:
     refuses it (csrc/codecs.h): an exact decoded length is the rule for every codec.
     """
     import imagecodecs
+
+    from hcd_edge.decode.lzw_rules import lzw_stream_ok
 
     if page.is_tiled:
         samples = page.samplesperpixel if int(page.planarconfig) == 1 else 1
