@@ -163,8 +163,8 @@ def normalize_patches(
     (pixel/255 - mean)/std per channel, or (N', 96, 96, 3) uint8 receiving the pixels, N' >= N.
     The values are bit-identical to decoding the same pixels from a TIFF file with decode_batch.
     spec: a PreprocessSpec (anything with .mean and .std); overrides mean and std when given.
-    threads: workers (default: the usable cores), GIL released; the numpy fallback (extension
-    absent) computes the same values on one thread. Raises ValueError on a wrong dtype, shape
+    threads: workers (default: the usable cores; at most one per 32 patches), GIL released; the
+    numpy fallback (extension absent) computes the same values on one thread. Raises ValueError on a wrong dtype, shape
     or size.
     """
     if spec is not None:
