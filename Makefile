@@ -14,7 +14,7 @@ help:
 	@echo "make demo   set up .venv and run the end-to-end demo"
 	@echo "make test   set up .venv (with torch) and run the test suite"
 	@echo "make bench  run the comparative benchmarks (writes benchmarks/REPORT.md)"
-	@echo "make fuzz   fuzz the native TIFF decoder for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz   fuzz the native TIFF decoder for FUZZ_SECONDS (default 60), then 50,000 differential mutants"
 	@echo "make docs   regenerate the CLI reference in README.md"
 
 $(PY):
@@ -46,6 +46,8 @@ FUZZ_CORPUS ?= fuzz-corpus-work
 fuzz: $(VENV)/.stamp-dev
 	$(PY) tests/fuzz/seeds.py $(FUZZ_CORPUS)
 	$(PY) tests/fuzz/fuzz_decode.py -max_total_time=$(FUZZ_SECONDS) $(FUZZ_CORPUS)
+	# native decoder vs tifffile on mutants of the real patches (synthetic ones when absent)
+	$(PY) tests/fuzz/differential.py --count 50000 --real
 
 docs: $(VENV)/.stamp-core
 	$(PY) -m hcd_edge.cli.reference --write README.md
