@@ -5,13 +5,11 @@ from __future__ import annotations
 import io
 import os
 import stat
-from pathlib import Path
 
 import numpy as np
 
 from hcd_edge.decode.status import DecodeStatus
 from hcd_edge.decode.structure import classic_ifd_status, header_status, segments_status
-from hcd_edge.errors import DecodeError
 
 MAX_PATCH_FILE_BYTES = 16 * 1024 * 1024  # a 96x96 RGB TIFF is ~28 KB; refuse absurd files early
 
@@ -82,15 +80,3 @@ def _check_page(page) -> DecodeStatus:
     if (page.imagelength, page.imagewidth) != (96, 96):
         return DecodeStatus.WRONG_SIZE
     return DecodeStatus.OK
-
-
-def read_patch_reference(path: str | os.PathLike) -> np.ndarray:
-    """A patch file as a (96, 96, 3) uint8 array via tifffile; raises DecodeError."""
-    from hcd_edge.decode.status import status_message
-
-    status, data = read_file_bytes(path)
-    if status is DecodeStatus.OK:
-        status, pixels = pixels_from_bytes(data)
-        if status is DecodeStatus.OK and pixels is not None:
-            return pixels
-    raise DecodeError(f"{Path(path)}: {status_message(status)} (status {int(status)})")
