@@ -42,11 +42,6 @@ def messy(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("HCD_EDGE_CACHE_DIR", str(tmp_path / "cache"))
-
-
 def _request(folder, out, engine_dir, ray_options=None, **kw):
     return ScoreRequest(inputs=(folder,), out=out, engine=engine_dir, batch=BATCH, threads=1,
                         recursive=True, ray=ray_options, **kw)

@@ -7,12 +7,6 @@ import pytest
 from tests.score.helpers import make_tiny_engine, write_bad_inputs, write_patch_folder
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    """Default engines and timing caches go inside the test's tmp_path."""
-    monkeypatch.setenv("HCD_EDGE_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture(scope="session")
 def engine_dir(tmp_path_factory):
     """An FP32 ORT engine folder of the tiny CNN, threshold 0.2."""

@@ -1,4 +1,5 @@
-"""Fixtures for backend tests: a private cache and a Kaggle-like patch folder with a tiny model."""
+"""Fixtures for every test: a private hcd-edge cache, and the Kaggle-like patch folder with a
+tiny model that build and backend tests share."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from tests.builders.patchgen import PatchFixture, write_patch_fixture
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    """Keep caches and default engine folders inside the test's tmp_path."""
+    """Default engines and timing caches go inside the test's tmp_path, never ~/.cache."""
     monkeypatch.setenv("HCD_EDGE_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="session")
 def patches(tmp_path_factory) -> PatchFixture:
-    """160 two-colour patches in the Kaggle layout, labels, and a tiny model."""
+    """160 two-colour patches in the Kaggle layout, labels, and a tiny model thresholded between them."""
     return write_patch_fixture(tmp_path_factory.mktemp("patches"))
