@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from enum import Enum
 
+from hcd_edge.backends.tensorrt.compat import installed_tensorrt_problem
 from hcd_edge.device_info import describe_gpu
 
 
@@ -30,4 +31,4 @@ def tensorrt_missing_reason() -> str | None:
             return f"{module.split('.')[0]} is not installed ({hint})"
     if describe_gpu() is None:
         return "no NVIDIA GPU or CUDA driver is visible"
-    return None
+    return installed_tensorrt_problem()

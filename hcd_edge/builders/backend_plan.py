@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hcd_edge.backends.registry import Backend, tensorrt_missing_reason
+from hcd_edge.backends.tensorrt.compat import hardware_compatibility_problem
 from hcd_edge.builders.request import BuildRequest, Stage
 from hcd_edge.device_info import describe_gpu
+from hcd_edge.errors import BackendUnavailable
 
 
 @dataclass(frozen=True)
@@ -34,4 +36,8 @@ def resolve_backend(request: BuildRequest) -> BackendPlan:
         return BackendPlan(Backend.TENSORRT, stage, None, note="backend auto: TensorRT")
     if reason is not None:
         return BackendPlan(Backend.TENSORRT, Stage.ONNX, None, deferred_reason=reason)
-    return BackendPlan(Backend.TENSORRT, stage, describe_gpu(), note="backend: TensorRT")
+    gpu = describe_gpu() or {}
+    problem = hardware_compatibility_problem(request.hardware_compatibility, gpu)
+    if problem is not None:  # refused here, before any calibration or parity work
+        raise BackendUnavailable(problem)
+    return BackendPlan(Backend.TENSORRT, stage, gpu, note="backend: TensorRT")

@@ -2,8 +2,9 @@
 
 Every object has one owner and a close(). The context is the device's primary context (the
 one the CUDA runtime, and so TensorRT, uses), retained once and made current around each use
-with `activate()` (push ... pop); nothing stays current on a thread between calls, so the
-owner may be used from one thread at a time, whichever it is. Allocation, copies and frees
+with `activate()` (push ... pop) and released with close() (push, detach); nothing stays
+current on a thread between calls, so the owner may be used -- and closed -- from one thread
+at a time, whichever it is. Allocation, copies and frees
 must run inside `activate()`.
 
 Written against the pycuda documentation (driver API: Device.retain_primary_context,
@@ -79,10 +80,15 @@ class CudaContext:
         return {"name": self._device.name(), "compute_capability": f"{major}.{minor}"}
 
     def close(self) -> None:
-        """Release the retained primary context; idempotent."""
-        if self._context is not None:
-            self._context.detach()
-            self._context = None
+        """Release the retained primary context, from whichever thread; idempotent."""
+        if self._context is None:
+            return
+        context, self._context = self._context, None
+        # Detach while current: pycuda then releases the primary context and pops it. Detached
+        # while not current it would stay current on the creating thread, and from any other
+        # thread pycuda skips the release without a word.
+        context.push()
+        context.detach()
 
 
 class PinnedArray:
