@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
-# The torch build pinned for CI and development machines (a CPU box can use any torch >= 2.2).
+# The torch build pinned for CI and development machines (a CPU box can use any torch >= 2.3: torch.amp.GradScaler).
 TORCH_PKGS ?= torch==2.14.1 torchvision==0.29.1
 NATIVE_SRC := setup.py pyproject.toml $(wildcard csrc/*.c csrc/*.h csrc/*.pyx csrc/*.pxd)
 

@@ -297,3 +297,117 @@ def fake_tensorrt(cuda: FakeCuda, *, version: str = "10.13.0.35", profile=(1, 25
 
     return types.SimpleNamespace(__version__=version, ILogger=ILogger, Runtime=Runtime,
                                  TensorIOMode=TensorIOMode, nptype=lambda t: t)
+
+
+def fake_tensorrt_builder(*, version: str = "10.13.0.35", strongly_typed: bool = True,
+                          corrupt_cache_error: type[Exception] | None = TypeError,
+                          input_batch: int = -1) -> types.ModuleType:
+    """A `tensorrt` module with the builder names compile.py uses; `built` records each build.
+
+    Like TensorRT, a new builder config has TF32 on. Timing caches are accepted when they start
+    with b"CACHE"; other bytes raise `corrupt_cache_error` (some releases do) or are refused.
+    """
+    module = types.ModuleType("tensorrt")
+    module.__version__ = version
+    module.built = []
+
+    class ILogger:
+        class Severity:
+            INTERNAL_ERROR, ERROR, WARNING, INFO = range(4)
+
+        def __init__(self) -> None:
+            pass
+
+    class BuilderFlag:
+        TF32, VERSION_COMPATIBLE = "TF32", "VERSION_COMPATIBLE"
+
+    class Cache:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def serialize(self) -> bytes:
+            return b"CACHE" + self.data[5:]
+
+    class Config:
+        def __init__(self) -> None:
+            self.flags = {BuilderFlag.TF32}
+            self.cache = None
+            self.profiles: list = []
+            self.hardware_compatibility_level = None
+
+        def set_flag(self, flag) -> None:
+            self.flags.add(flag)
+
+        def clear_flag(self, flag) -> None:
+            self.flags.discard(flag)
+
+        def get_flag(self, flag) -> bool:
+            return flag in self.flags
+
+        def set_memory_pool_limit(self, pool, size) -> None:
+            self.workspace = size
+
+        def add_optimization_profile(self, profile) -> int:
+            self.profiles.append(profile)
+            return len(self.profiles) - 1
+
+        def create_timing_cache(self, data: bytes):
+            if data and not data.startswith(b"CACHE") and corrupt_cache_error is not None:
+                raise corrupt_cache_error("create_timing_cache(): incompatible function arguments")
+            return Cache(bytes(data))
+
+        def set_timing_cache(self, cache, ignore_mismatch: bool) -> bool:
+            if cache.data and not cache.data.startswith(b"CACHE"):
+                return False
+            self.cache = cache
+            return True
+
+        def get_timing_cache(self):
+            return self.cache
+
+    class Profile:
+        def set_shape(self, name, lo, opt, hi) -> None:
+            self.shapes = (name, lo, opt, hi)
+
+    class Network:
+        def __init__(self, flags: int) -> None:
+            self.flags = flags
+
+        def get_input(self, index: int):
+            return types.SimpleNamespace(shape=(input_batch, 3, 96, 96))
+
+    class Builder:
+        def __init__(self, logger) -> None:
+            self.logger = logger
+
+        def create_network(self, flags: int):
+            return Network(flags)
+
+        def create_builder_config(self):
+            return Config()
+
+        def create_optimization_profile(self):
+            return Profile()
+
+        def build_serialized_network(self, network, config):
+            module.built.append({"network_flags": network.flags, "flags": set(config.flags),
+                                 "cache": config.cache})
+            return FAKE_PLAN
+
+    class OnnxParser:
+        num_errors = 0
+
+        def __init__(self, network, logger) -> None:
+            pass
+
+        def parse_from_file(self, path: str) -> bool:
+            return True
+
+    creation = types.SimpleNamespace(STRONGLY_TYPED=5) if strongly_typed else types.SimpleNamespace()
+    module.__dict__.update(
+        ILogger=ILogger, BuilderFlag=BuilderFlag, Builder=Builder, OnnxParser=OnnxParser,
+        NetworkDefinitionCreationFlag=creation, Dims=tuple,
+        MemoryPoolType=types.SimpleNamespace(WORKSPACE="workspace"),
+        HardwareCompatibilityLevel=types.SimpleNamespace(AMPERE_PLUS="AMPERE_PLUS"),
+    )
+    return module

@@ -96,3 +96,15 @@ def test_tensorrt_before_10_is_refused_by_version_not_text():
 
 def test_unparseable_versions_are_reported_not_compared_as_text():
     assert "cannot be compared" in version_problem(manifest_for(ORIN), "unknown")
+
+
+def test_the_platform_is_read_from_nv_tegra_release(tmp_path):
+    from hcd_edge.device_info import describe_platform
+
+    release = tmp_path / "nv_tegra_release"
+    release.write_text("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, "
+                       "EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n")
+    jetson = describe_platform(release)
+    assert (jetson["jetpack"], jetson["l4t"]) == ("6", "R36.4.3")
+    server = describe_platform(tmp_path / "absent")
+    assert server["jetpack"] is None and server["arch"] and server["os"]

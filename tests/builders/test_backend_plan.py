@@ -56,3 +56,16 @@ def test_missing_reason_sees_through_tensorrt_stubs():
         real = False
     if not real:
         assert reason is not None and "not installed" in reason
+
+
+def test_hardware_compatibility_on_a_jetson_is_refused_before_any_build_work(monkeypatch):
+    from hcd_edge.errors import BackendUnavailable
+
+    orin = {"name": "Orin", "compute_capability": "8.7", "arch": "aarch64", "os": "Linux",
+            "jetpack": "6"}
+    monkeypatch.setattr(backends, "tensorrt_missing_reason", lambda: None)
+    monkeypatch.setattr(backends, "describe_gpu", lambda: orin)
+    with pytest.raises(BackendUnavailable, match="ampere_plus is not supported on Jetson"):
+        backends.resolve_backend(_req(backend="tensorrt", hardware_compatibility="ampere_plus"))
+    plan = backends.resolve_backend(_req(backend="tensorrt"))
+    assert plan.gpu["jetpack"] == "6"  # the platform goes into the manifest's device
