@@ -101,9 +101,10 @@ def run_doctor(options: DoctorOptions | None = None,
     """Walk every step in order and return the report (never raises for a failed step)."""
     options, progress = options or DoctorOptions(), progress or SilentProgress()
     checks: list[Check] = []
-    for probe in (check_python, check_packages, check_native_decoder, check_onnxruntime,
-                  check_openvino, check_gpu_driver):
-        checks.append(_guarded(probe.__name__.removeprefix("check_").replace("_", " "), probe))
+    for name, probe in (("python", check_python), ("packages", check_packages),
+                        ("native decoder", check_native_decoder), ("onnxruntime", check_onnxruntime),
+                        ("openvino", check_openvino), ("gpu driver", check_gpu_driver)):
+        checks.append(_guarded(name, probe))
         progress.note(_line(checks[-1]))
     checks += _gpu_steps(checks[-1], progress)
     if options.smoke:
