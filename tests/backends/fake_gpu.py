@@ -224,7 +224,7 @@ class FakeCuda:
 
 
 def fake_tensorrt(cuda: FakeCuda, *, version: str = "10.13.0.35", profile=(1, 256),
-                  input_dtype=np.float32) -> types.SimpleNamespace:
+                  input_dtype=np.float32, output_name: str = "logit") -> types.SimpleNamespace:
     """A module-like namespace with the tensorrt names trt_backend uses."""
 
     class ILogger:
@@ -264,7 +264,7 @@ def fake_tensorrt(cuda: FakeCuda, *, version: str = "10.13.0.35", profile=(1, 25
                 rows, per_row = self.shape[0], int(np.prod(self.shape[1:]))
                 x = cuda.memory[self.addresses["input"]].view(input_dtype)[: rows * per_row]
                 logits = x.reshape(rows, per_row).astype(np.float32).mean(axis=1)
-                cuda.memory[self.addresses["logit"]][: rows * 4] = logits.view(np.uint8)
+                cuda.memory[self.addresses[output_name]][: rows * 4] = logits.view(np.uint8)
 
             cuda.enqueue(stream_handle, ("execute", run))
             return True
@@ -273,7 +273,7 @@ def fake_tensorrt(cuda: FakeCuda, *, version: str = "10.13.0.35", profile=(1, 25
         num_io_tensors = 2
 
         def get_tensor_name(self, i):
-            return ["input", "logit"][i]
+            return ["input", output_name][i]
 
         def get_tensor_mode(self, name):
             return TensorIOMode.INPUT if name == "input" else TensorIOMode.OUTPUT

@@ -242,3 +242,16 @@ def test_real_tensorrt_engine_scores_like_onnxruntime(tmp_path, capsys):
     with open_executor(built.engine_dir) as ex, OrtExecutor(model, TINY_SPEC) as ref:
         assert ex.backend == "tensorrt"
         assert np.allclose(ex.infer(x), ref.infer(x), atol=1e-3)
+
+
+def test_tensor_names_come_from_the_manifest(fake_gpu, plan, monkeypatch):
+    from hcd_edge.manifest import TensorInfo
+
+    monkeypatch.setattr(trt_backend, "trt", fake_tensorrt(fake_gpu, output_name="output0"))
+    with pytest.raises(ModelError, match="an output 'logit'.*found tensors \\['input', 'output0'\\]"):
+        trt_backend.open_trt_executor(trt_manifest(), plan)
+    manifest = trt_manifest()
+    manifest.outputs = [TensorInfo("output0", [-1, 1], "float32")]  # a torch-tensorrt plan
+    x = np.random.default_rng(4).normal(size=(5, 3, 96, 96)).astype(np.float32)
+    with trt_backend.open_trt_executor(manifest, plan) as ex:
+        assert np.allclose(ex.infer(x), x.reshape(5, -1).mean(axis=1), atol=1e-6)

@@ -105,6 +105,10 @@ class TrtExecutor(Executor):
     def __init__(self, manifest: Manifest, engine_path: Path, device: int = 0):
         super().__init__(manifest.preprocess, manifest.precision, manifest.batch.max)
         self.min_batch = manifest.batch.min  # the optimization profile's minimum rows
+        # Tensor names from the manifest: "input"/"logit" from an hcd-edge ONNX, other names
+        # (e.g. torch-tensorrt's "output0") from plans made another way.
+        self._input = manifest.inputs[0].name if manifest.inputs else INPUT_NAME
+        self._output = manifest.outputs[0].name if manifest.outputs else OUTPUT_NAME
         self._cuda = cuda_mem.CudaContext(device)
         self._buffers: dict[int, _SlotBuffers] = {}
         self._last_compute: cuda_mem.CudaEvent | None = None
@@ -141,11 +145,11 @@ class TrtExecutor(Executor):
     def _check_io(self, engine: trt.ICudaEngine, engine_path: Path) -> None:
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        if inputs != [INPUT_NAME] or OUTPUT_NAME not in names:
-            raise ModelError(f"{engine_path}: expected one input {INPUT_NAME!r} and an output "
-                             f"{OUTPUT_NAME!r}, found tensors {names}")
-        input_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(INPUT_NAME)))
-        output_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(OUTPUT_NAME)))
+        if inputs != [self._input] or self._output not in names:
+            raise ModelError(f"{engine_path}: expected one input {self._input!r} and an output "
+                             f"{self._output!r} (as its manifest says), found tensors {names}")
+        input_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._input)))
+        output_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._output)))
         if input_dtype != self.spec.numpy_dtype or output_dtype != np.float32:
             raise ModelError(f"{engine_path}: input {input_dtype} / output {output_dtype}, but the "
                              f"manifest spec needs input {self.spec.numpy_dtype} and output float32")
@@ -202,12 +206,12 @@ class TrtExecutor(Executor):
         if context is None:
             raise EngineError("the TensorRT executor was closed")
         if b.rows != self._rows_set:
-            if not context.set_input_shape(INPUT_NAME, self.spec.input_shape(b.rows)):
+            if not context.set_input_shape(self._input, self.spec.input_shape(b.rows)):
                 raise EngineError(f"TensorRT refused an input batch of {b.rows} rows "
                                   f"(profile {self.min_batch}..{self.max_batch})")
             self._rows_set = b.rows
-        context.set_tensor_address(INPUT_NAME, b.dev_in.ptr)
-        context.set_tensor_address(OUTPUT_NAME, b.dev_out.ptr)
+        context.set_tensor_address(self._input, b.dev_in.ptr)
+        context.set_tensor_address(self._output, b.dev_out.ptr)
         if not context.execute_async_v3(b.stream.handle):
             detail = "; ".join(self._logger.errors[-3:]) or "no message from TensorRT"
             raise EngineError(f"TensorRT could not enqueue inference: {detail}")
