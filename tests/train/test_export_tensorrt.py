@@ -65,10 +65,21 @@ def test_compile_uses_explicit_typing_no_tf32_and_one_dynamic_batch_profile():
     assert any("2" in r and "32" in r for r in ranges), ranges  # the batch stays dynamic
 
 
-def test_the_written_folder_is_loaded_by_the_torch_free_runtime(trained_run, tmp_path, monkeypatch):
+def a_checkpoint(path):
+    """A checkpoint's model part, without training one (the manifest needs no weights)."""
+    from hcd_edge.spec import IMAGENET_SPEC
+    from hcd_edge.train import ModelConfig
+    from hcd_edge.train.checkpoint import ModelCheckpoint
+
+    path.write_bytes(b"checkpoint bytes")
+    return ModelCheckpoint(model=ModelConfig(widths=(8, 16, 32, 64)), state_dict={},
+                           spec=IMAGENET_SPEC, threshold=0.4, metrics={"auc": 0.9},
+                           provenance={"data": "generated"}, epoch=3)
+
+
+def test_the_written_folder_is_loaded_by_the_torch_free_runtime(tmp_path, monkeypatch):
     from hcd_edge.backends.tensorrt import cuda_mem, plan_info
     from hcd_edge.backends.tensorrt import executor as trt_backend
-    from hcd_edge.train.checkpoint import load_model_checkpoint
 
     names = ([TensorInfo("input", [-1, 3, 96, 96], "float32")], [TensorInfo("output0", [-1, 1], "float32")])
     monkeypatch.setattr(plan_info, "plan_io_tensors", lambda plan: names)
@@ -77,9 +88,10 @@ def test_the_written_folder_is_loaded_by_the_torch_free_runtime(trained_run, tmp
     folder = tmp_path / "engine"
     folder.mkdir()
     (folder / route.PLAN_FILE).write_bytes(FAKE_PLAN)
-    request = route.TrtExportRequest(trained_run.best, folder, Precision.FP16, BatchProfile(1, 8, 64))
-    manifest = route.engine_manifest(request, load_model_checkpoint(trained_run.best), folder,
-                                     FAKE_PLAN, "2.99.0")
+    checkpoint = tmp_path / "best.pt"
+    ckpt = a_checkpoint(checkpoint)
+    request = route.TrtExportRequest(checkpoint, folder, Precision.FP16, BatchProfile(1, 8, 64))
+    manifest = route.engine_manifest(request, ckpt, folder, FAKE_PLAN, "2.99.0")
     from hcd_edge.manifest import write_manifest
 
     write_manifest(folder, manifest)
@@ -116,14 +128,20 @@ def test_without_torch_tensorrt_the_cli_names_both_routes(monkeypatch, tmp_path)
     assert "pip install torch-tensorrt" in result.output and "build-engine model.onnx" in result.output
 
 
-@pytest.mark.gpu
-def test_real_torch_tensorrt_export_scores_like_torch(trained_run, tmp_path, capsys):
+def _torch_tensorrt_missing() -> str | None:
     try:
         route.require_torch_tensorrt()
     except BackendUnavailable as exc:
-        with capsys.disabled():
-            print(f"\nskipping the torch-tensorrt export test: {exc}")
-        pytest.skip(str(exc))
+        return str(exc)
+    return None
+
+
+MISSING = _torch_tensorrt_missing()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(MISSING is not None, reason=f"needs torch-tensorrt and a GPU: {MISSING}")
+def test_real_torch_tensorrt_export_scores_like_torch(trained_run, tmp_path):
     manifest = route.export_tensorrt(route.TrtExportRequest(
         trained_run.best, tmp_path / "engine", Precision.FP16, BatchProfile(1, 16, 64)))
     assert manifest.parity["passed"], manifest.parity
