@@ -12,6 +12,7 @@ it could try worked, 1 when one failed (the report names the first failing step 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import platform
@@ -312,7 +313,7 @@ def _smoke_all(checks: list[Check], options: DoctorOptions,
             for precision in SMOKE_PRECISIONS[backend]:
                 name = f"smoke {backend} {precision.value}"
                 check = (Check(name, Status.SKIPPED, reason) if reason is not None
-                         else _guarded(name, lambda b=backend, p=precision: smoke.run(b, p)))
+                         else _guarded(name, functools.partial(smoke.run, backend, precision)))
                 results.append(check)
                 progress.note(_line(check))
         return results

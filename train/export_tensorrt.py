@@ -24,7 +24,7 @@ import torch
 
 from hcd_edge import __version__
 from hcd_edge.errors import BackendUnavailable, EngineError
-from hcd_edge.manifest import BatchProfile, Manifest, TensorInfo, sha256_file, write_manifest
+from hcd_edge.manifest import BatchProfile, Manifest, sha256_file, write_manifest
 from hcd_edge.spec import PATCH_SIZE, Precision, PreprocessSpec
 from hcd_edge.train.checkpoint import load_model_checkpoint
 from hcd_edge.train.export import model_info
@@ -53,7 +53,7 @@ class TypedModel(torch.nn.Module):
         super().__init__()
         self.model, self.dtype = model.to(dtype), dtype
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 - the engine's input name
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
         return self.model(input.to(self.dtype)).float().reshape(-1, 1)
 
 

@@ -64,7 +64,7 @@ def test_a_probe_that_crashes_is_a_failed_step_not_a_crash(monkeypatch):
 
 
 def test_a_failed_build_names_the_smoke_sub_step(cpu_only, monkeypatch, tmp_path):
-    import hcd_edge.builders as builders
+    from hcd_edge import builders
     from hcd_edge.errors import EngineError
 
     def refuse(request, progress=None):
@@ -112,7 +112,7 @@ def test_an_unsatisfied_requirement_fails_the_packages_step(monkeypatch):
 
 
 def test_a_jetson_is_recognised_by_its_l4t_release(monkeypatch, tmp_path):
-    import hcd_edge.device_info as device_info
+    from hcd_edge import device_info
 
     release = tmp_path / "nv_tegra_release"
     release.write_text("# R36 (release), REVISION: 4.0, GCID: 1, BOARD: generic, EABI: aarch64\n")

@@ -25,7 +25,8 @@ def plan_io_tensors(plan: bytes) -> tuple[list[TensorInfo], list[TensorInfo]]:
     for index in range(engine.num_io_tensors):
         name = engine.get_tensor_name(index)
         dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name))).name
-        info = TensorInfo(name, [int(d) for d in engine.get_tensor_shape(name)], dtype)
+        shape = engine.get_tensor_shape(name)
+        info = TensorInfo(name, [int(shape[i]) for i in range(len(shape))], dtype)
         is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
         (inputs if is_input else outputs).append(info)
     return inputs, outputs
