@@ -30,7 +30,7 @@ from hcd_edge.decode import decode_batch
 from hcd_edge.score.sources import open_patch_set
 from hcd_edge.spec import Precision
 
-STARTER = Path(__file__).resolve().parents[1] / "hcd_edge" / "models" / "starter.onnx"
+STARTER = Path(__file__).resolve().parents[1] / "hcd_edge" / "starter" / "starter.onnx"
 MODELS = ("starter", "cnn", "resnet50")
 MAX_BATCH = {"resnet50": 64}  # larger ResNet50 batches take minutes per sample on a small CPU
 SAMPLES_KEPT = 2000  # per-batch latencies stored per record, for the distribution plot
