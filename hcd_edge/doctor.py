@@ -213,6 +213,9 @@ def check_gpu_driver(driver_file: Path = NVIDIA_DRIVER_VERSION) -> Check:
         first = driver_file.read_text(errors="replace").splitlines()[:1]
         return Check("gpu driver", Status.OK, first[0].strip() if first else str(driver_file),
                      data=where)
+    if Path("/dev/nvidiactl").exists():  # containers may hide /proc/driver/nvidia
+        return Check("gpu driver", Status.OK, "/dev/nvidiactl present (driver version not "
+                     f"visible: {driver_file} absent)", data=where)
     return Check("gpu driver", Status.SKIPPED, "no NVIDIA driver on this machine "
                  f"({driver_file} absent, not a Jetson): CPU only, the GPU steps are skipped",
                  data=where)
