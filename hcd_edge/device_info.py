@@ -57,9 +57,9 @@ JETPACK_OF_L4T = {32: "4", 34: "5", 35: "5", 36: "6", 38: "7"}
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 
 
-def describe_platform(tegra_release: Path = TEGRA_RELEASE) -> dict:
+def describe_platform(tegra_release: Path | None = None) -> dict:
     """{"arch", "os", "jetpack", "l4t"} of this machine; jetpack and l4t are None off Jetson."""
-    l4t = _l4t_release(tegra_release)
+    l4t = _l4t_release(tegra_release or TEGRA_RELEASE)
     major = int(l4t[1:].split(".")[0]) if l4t else None
     return {
         "arch": platform.machine(),

@@ -31,6 +31,7 @@ from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.spec import Precision
 
 NVIDIA_DRIVER_VERSION = Path("/proc/driver/nvidia/version")  # desktop and server drivers
+NVIDIA_CONTROL_DEVICE = Path("/dev/nvidiactl")  # what a container may show instead
 SMOKE_PRECISIONS = {"onnxruntime": (Precision.FP32, Precision.INT8),
                     "tensorrt": (Precision.FP32, Precision.FP16, Precision.INT8)}
 GPU_EXTRA = "pip install 'hcd-edge[gpu]' (on Jetson: TensorRT comes with JetPack 6)"
@@ -213,9 +214,9 @@ def check_gpu_driver(driver_file: Path = NVIDIA_DRIVER_VERSION) -> Check:
         first = driver_file.read_text(errors="replace").splitlines()[:1]
         return Check("gpu driver", Status.OK, first[0].strip() if first else str(driver_file),
                      data=where)
-    if Path("/dev/nvidiactl").exists():  # containers may hide /proc/driver/nvidia
-        return Check("gpu driver", Status.OK, "/dev/nvidiactl present (driver version not "
-                     f"visible: {driver_file} absent)", data=where)
+    if NVIDIA_CONTROL_DEVICE.exists():  # containers may hide /proc/driver/nvidia
+        return Check("gpu driver", Status.OK, f"{NVIDIA_CONTROL_DEVICE} present (driver "
+                     f"version not visible: {driver_file} absent)", data=where)
     return Check("gpu driver", Status.SKIPPED, "no NVIDIA driver on this machine "
                  f"({driver_file} absent, not a Jetson): CPU only, the GPU steps are skipped",
                  data=where)

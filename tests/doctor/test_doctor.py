@@ -22,6 +22,8 @@ PROBES = ("python", "packages", "native decoder", "onnxruntime", "openvino", "gp
 def cpu_only(monkeypatch, tmp_path):
     """This machine as a CPU-only one, whatever it really is."""
     monkeypatch.setattr(doctor, "NVIDIA_DRIVER_VERSION", tmp_path / "no-driver")
+    monkeypatch.setattr(doctor, "NVIDIA_CONTROL_DEVICE", tmp_path / "no-nvidiactl")
+    monkeypatch.setattr("hcd_edge.device_info.TEGRA_RELEASE", tmp_path / "no-tegra")
     monkeypatch.setattr(doctor.check_gpu_driver, "__defaults__", (tmp_path / "no-driver",))
 
 
@@ -111,13 +113,20 @@ def test_an_unsatisfied_requirement_fails_the_packages_step(monkeypatch):
     assert "torch" not in check.detail
 
 
+def test_a_container_showing_only_nvidiactl_has_a_driver(cpu_only, monkeypatch, tmp_path):
+    control = tmp_path / "nvidiactl"
+    control.touch()
+    monkeypatch.setattr(doctor, "NVIDIA_CONTROL_DEVICE", control)
+    check = doctor.check_gpu_driver(tmp_path / "no-driver")
+    assert check.status is Status.OK and "driver version not visible" in check.detail
+
+
 def test_a_jetson_is_recognised_by_its_l4t_release(monkeypatch, tmp_path):
     from hcd_edge import device_info
 
     release = tmp_path / "nv_tegra_release"
     release.write_text("# R36 (release), REVISION: 4.0, GCID: 1, BOARD: generic, EABI: aarch64\n")
     monkeypatch.setattr(device_info, "TEGRA_RELEASE", release)
-    monkeypatch.setattr(device_info.describe_platform, "__defaults__", (release,))
     check = doctor.check_gpu_driver(tmp_path / "no-driver")
     assert check.status is Status.OK and "JetPack 6 (L4T R36.4.0)" in check.detail
 
