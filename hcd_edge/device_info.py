@@ -81,22 +81,7 @@ def _l4t_release(path: Path) -> str | None:
 
 def describe_gpu(device: int = 0) -> dict | None:
     """{"kind": "gpu", "name", "compute_capability", "driver", "memory_mb", platform...} or None."""
-    try:
-        import pycuda.driver as cuda
-    except ImportError:
-        return None
-    try:
-        cuda.init()
-        dev = cuda.Device(device)
-        major, minor = dev.compute_capability()
-        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
-        return {
-            "kind": "gpu",
-            "name": dev.name(),
-            "compute_capability": f"{major}.{minor}",
-            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
-            "memory_mb": dev.total_memory() // (1 << 20),
-            **describe_platform(),
-        }
-    except cuda.Error:
-        return None
+    from hcd_edge.backends.tensorrt.cuda_mem import describe_device  # the one pycuda module
+
+    found = describe_device(device)
+    return None if found is None else {"kind": "gpu", **found, **describe_platform()}

@@ -63,6 +63,9 @@ class FakeCuda:
             def name(self) -> str:
                 return GPU["name"]
 
+            def total_memory(self) -> int:
+                return 8 << 30
+
         class Context:
             ids = itertools.count(1)
 
@@ -125,6 +128,10 @@ class FakeCuda:
 
     def init(self) -> None:
         pass
+
+    @staticmethod
+    def get_driver_version() -> int:
+        return 12060
 
     def _stack(self) -> list:
         if not hasattr(self._threads, "stack"):

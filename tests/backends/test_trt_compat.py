@@ -108,3 +108,30 @@ def test_the_platform_is_read_from_nv_tegra_release(tmp_path):
     assert (jetson["jetpack"], jetson["l4t"]) == ("6", "R36.4.3")
     server = describe_platform(tmp_path / "absent")
     assert server["jetpack"] is None and server["arch"] and server["os"]
+
+
+def test_the_gpu_description_carries_the_platform(monkeypatch):
+    from hcd_edge.backends.tensorrt import cuda_mem
+    from hcd_edge.device_info import describe_gpu
+    from tests.backends.fake_gpu import FakeCuda
+
+    monkeypatch.setattr(cuda_mem, "cuda", FakeCuda())
+    gpu = describe_gpu()
+    assert (gpu["kind"], gpu["driver"], gpu["memory_mb"]) == ("gpu", "12.6", 8192)
+    assert {"arch", "os", "jetpack", "l4t"} <= set(gpu)
+    monkeypatch.setattr(cuda_mem, "cuda", None)
+    assert describe_gpu() is None
+
+
+def test_only_cuda_mem_imports_pycuda():
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "hcd_edge"
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "pycuda" for n in names):
+                importers.append(path.relative_to(package).as_posix())
+    assert importers == ["backends/tensorrt/cuda_mem.py"]

@@ -45,6 +45,25 @@ def require_cuda():
     return cuda
 
 
+def describe_device(device: int = 0) -> dict | None:
+    """{"name", "compute_capability", "driver", "memory_mb"} of a GPU; None without pycuda or GPU."""
+    if cuda is None:
+        return None
+    try:
+        cuda.init()
+        dev = cuda.Device(device)
+        major, minor = dev.compute_capability()
+        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
+        return {
+            "name": dev.name(),
+            "compute_capability": f"{major}.{minor}",
+            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
+            "memory_mb": dev.total_memory() // (1 << 20),
+        }
+    except cuda.Error:
+        return None
+
+
 def _driver():
     """pycuda.driver after require_cuda() succeeded once (a CudaContext exists)."""
     if cuda is None:
