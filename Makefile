@@ -4,16 +4,17 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
-# The torch build pinned for CI and development machines (a CPU box can use any torch >= 2.2).
+# The torch build pinned for CI and development machines (a CPU box can use any torch >= 2.3: torch.amp.GradScaler).
 TORCH_PKGS ?= torch==2.14.1 torchvision==0.29.1
 NATIVE_SRC := setup.py pyproject.toml $(wildcard csrc/*.c csrc/*.h csrc/*.pyx csrc/*.pxd)
 
-.PHONY: demo test bench fuzz docs lint clean help
+.PHONY: demo test bench gpu-check fuzz docs lint clean help
 
 help:
 	@echo "make demo   set up .venv and run the end-to-end demo"
 	@echo "make test   set up .venv (with torch) and run the test suite"
 	@echo "make bench  run the comparative benchmarks (writes benchmarks/REPORT.md)"
+	@echo "make gpu-check  on a GPU machine: doctor, GPU tests, TensorRT FP32/FP16/INT8 figures (one JSON)"
 	@echo "make fuzz   fuzz the native TIFF decoder for FUZZ_SECONDS (default 60), then 50,000 differential mutants"
 	@echo "make docs   regenerate the CLI reference in README.md"
 
@@ -40,6 +41,14 @@ test: $(VENV)/.stamp-dev
 
 bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks.run_all
+
+# On a machine with an NVIDIA GPU: installs the gpu extra (TensorRT, pycuda), then runs
+# hcd-edge doctor, pytest -m gpu and the starter's TensorRT engines (AUC, parity, bench) into
+# one JSON file. Under 10 minutes on a datacenter GPU.
+GPU_CHECK_OUT ?= benchmarks/results/gpu_check.json
+gpu-check: $(VENV)/.stamp-dev
+	$(PIP) install -e ".[gpu]"
+	$(PY) -m benchmarks.gpu_check --out $(GPU_CHECK_OUT)
 
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS ?= fuzz-corpus-work

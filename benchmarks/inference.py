@@ -13,7 +13,7 @@ also gated against each other by build-engine.
 from __future__ import annotations
 
 import argparse
-import functools
+import dataclasses
 import os
 import sys
 import tempfile
@@ -30,7 +30,7 @@ from hcd_edge.decode import decode_batch
 from hcd_edge.score.sources import open_patch_set
 from hcd_edge.spec import Precision
 
-STARTER = Path(__file__).resolve().parents[1] / "hcd_edge" / "models" / "starter.onnx"
+STARTER = Path(__file__).resolve().parents[1] / "hcd_edge" / "starter" / "starter.onnx"
 MODELS = ("starter", "cnn", "resnet50")
 MAX_BATCH = {"resnet50": 64}  # larger ResNet50 batches take minutes per sample on a small CPU
 SAMPLES_KEPT = 2000  # per-batch latencies stored per record, for the distribution plot
@@ -261,42 +261,47 @@ def _gpu_rows(subject: Subject, data: Data, config: BenchConfig, work: Path,
     for precision in (Precision.FP16, Precision.INT8):
         engine = _build(subject, precision, data, work, backend="tensorrt")
         records += _engine_records(subject, engine, "tensorrt", data, config, batches)
-    return _torch_tensorrt_rows(subject, data, config, batches, records)
+    return _torch_tensorrt_rows(subject, data, config, batches, records, work)
 
 
 def _torch_tensorrt_rows(subject: Subject, data: Data, config: BenchConfig, batches: list[int],
-                         records: list[dict]) -> list[str]:
-    try:
-        import torch
-        import torch_tensorrt
-    except ImportError:
-        return [f"{subject.name}: torch-tensorrt is not installed (pip install torch-tensorrt)"]
-    from hcd_edge.train.models import build_model
+                         records: list[dict], work: Path) -> list[str]:
+    """torch-tensorrt FP16 through `hcd-edge export --tensorrt`: one dynamic-batch engine folder,
+    timed by the same runtime as every other engine (the torch twin has untrained weights, so
+    throughput only, no AUC)."""
+    from hcd_edge.errors import BackendUnavailable
 
-    model = build_model(subject.config, pretrained=False).eval().half().cuda()
-    for batch in batches:
-        x = torch.from_numpy(_decoded(data.timing, batch, subject)).half().cuda()
-        compiled = torch_tensorrt.compile(model, inputs=[x], enabled_precisions={torch.half})
-        samples = _cuda_samples(functools.partial(compiled, x), config)
-        records.append(_record(subject, "torch-tensorrt", "fp16", batch, samples, auc=None))
+    try:
+        from hcd_edge.train.export_tensorrt import require_torch_tensorrt
+
+        require_torch_tensorrt()
+    except (ImportError, BackendUnavailable) as exc:
+        return [f"{subject.name}: torch-tensorrt: {exc}"]
+    engine = _torch_tensorrt_engine(subject, work, max(batches))
+    untrained = dataclasses.replace(subject, trained=False)
+    records += _engine_records(untrained, engine, "torch-tensorrt", data, config, batches)
     return []
 
 
-def _cuda_samples(run, config: BenchConfig) -> list[float]:
-    import torch
+def _torch_tensorrt_engine(subject: Subject, work: Path, max_batch: int) -> Path:
+    from hcd_edge.manifest import BatchProfile
+    from hcd_edge.model_info import read_model_info
+    from hcd_edge.train.checkpoint import ModelCheckpoint, save_model_checkpoint
+    from hcd_edge.train.export_tensorrt import TrtExportRequest, export_tensorrt
+    from hcd_edge.train.models import build_model
 
-    deadline = time.perf_counter() + config.warmup
-    while time.perf_counter() < deadline:
-        run()
-    torch.cuda.synchronize()
-    samples: list[float] = []
-    deadline = time.perf_counter() + config.seconds
-    while time.perf_counter() < deadline or len(samples) < 5:
-        start = time.perf_counter()
-        run()
-        torch.cuda.synchronize()
-        samples.append(time.perf_counter() - start)
-    return samples
+    model = build_model(subject.config, pretrained=False)
+    info = read_model_info(subject.onnx)
+    checkpoint = work / f"{subject.name}-torch-twin.pt"
+    save_model_checkpoint(checkpoint, ModelCheckpoint(
+        model=subject.config, state_dict=model.state_dict(), spec=info.spec,
+        threshold=info.threshold, metrics={}, provenance={"note": "untrained torch twin"}, epoch=0))
+    out = work / "engines" / f"{subject.config.arch.value}-fp16-torch-tensorrt"
+    started = time.perf_counter()
+    export_tensorrt(TrtExportRequest(checkpoint, out, Precision.FP16,
+                                     BatchProfile(1, min(64, max_batch), max_batch), force=True))
+    print(f"built {out.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return out
 
 
 def _print_table(records: list[dict]) -> None:

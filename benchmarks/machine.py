@@ -10,8 +10,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from hcd_edge.backends.tensorrt.cuda_mem import describe_gpu
-from hcd_edge.device_info import describe_cpu
+from hcd_edge.device_info import describe_cpu, describe_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"

@@ -136,7 +136,12 @@ def _refresh_bn(model: nn.Module, data: Prepared, device: torch.device) -> None:
 
 @contextlib.contextmanager
 def torch_settings(threads: int | None) -> Iterator[None]:
-    """Thread count and deterministic algorithms for the run; restored afterwards."""
+    """Thread count and deterministic algorithms for the run; restored afterwards.
+
+    warn_only: some CUDA kernels (e.g. adaptive pooling backward) have no deterministic form,
+    so on a GPU a resumed run matches an uninterrupted one only approximately; on the CPU
+    every kernel used here is deterministic and resume reproduces the run exactly.
+    """
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -188,7 +193,7 @@ def _run_stage(run: _Run, index: int, plan: StagePlan) -> None:
     optimizer = torch.optim.AdamW(params, lr=plan.lr, weight_decay=run.config.weight_decay)
     steps = _steps_per_epoch(run)
     scheduler = _scheduler(run.config.schedule, optimizer, plan, steps)
-    scaler = torch.amp.GradScaler("cuda", enabled=run.device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=run.device.type == "cuda")  # torch >= 2.3
     if run.resume is not None and run.state.epoch_in_stage > 0:
         optimizer.load_state_dict(run.resume["optimizer"])
         scheduler.load_state_dict(run.resume["scheduler"])

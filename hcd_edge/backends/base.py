@@ -192,3 +192,5 @@ class Backend:
     open: Callable[[OpenRequest], Executor]
     symmetric_int8_only: bool = False  # INT8 Q/DQ must use symmetric int8 activations
     defers_to_device: bool = False  # without it here, a build writes the portable ONNX for it
+    # Refuses a build request this device cannot honour, before any slow step (None: no checks).
+    preflight: Callable[[BuildRequest, dict | None], None] | None = None

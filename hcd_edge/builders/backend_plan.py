@@ -29,13 +29,14 @@ def resolve_backend(request: BuildRequest) -> BackendPlan:
     a named backend -> itself, or its portable stage when it defers to its device."""
     stage = request.stage_choice
     if request.backend != registry.AUTO:
-        return _named(registry.get_backend(request.backend), stage)
+        return _checked(_named(registry.get_backend(request.backend), stage), request)
     gpu = registry.usable("gpu")
     why_not_gpu = "; ".join(
         f"{b.title}: {b.probe()}" for b in registry.BACKENDS if b.device_kind == "gpu"
     )
     if gpu:
-        return BackendPlan(gpu[0], stage, _device(gpu[0], stage), note=f"backend auto: {gpu[0].title}")
+        plan = BackendPlan(gpu[0], stage, _device(gpu[0], stage), note=f"backend auto: {gpu[0].title}")
+        return _checked(plan, request)
     cpu = registry.usable("cpu")
     if not cpu:
         raise BackendUnavailable(f"no backend can run here ({registry.probe_all()})")
@@ -65,3 +66,10 @@ def _device(backend: Backend, stage: Stage) -> dict | None:
     if backend.device_kind != "gpu" or stage is Stage.ONNX:
         return None
     return backend.describe_device()
+
+
+def _checked(plan: BackendPlan, request: BuildRequest) -> BackendPlan:
+    """The plan, after its backend's preflight has accepted the request for this device."""
+    if plan.stage is Stage.ENGINE and plan.backend.preflight is not None:
+        plan.backend.preflight(request, plan.gpu)
+    return plan

@@ -129,7 +129,7 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
     type=click.Choice(HARDWARE_COMPATIBILITY),
     default="none",
     show_default=True,
-    help="TensorRT: plan runs on other GPU architectures.",
+    help="TensorRT: plan runs on other GPU architectures of the same platform (refused on Jetson).",
 )
 @click.option(
     "--timing-cache",

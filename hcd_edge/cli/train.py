@@ -69,7 +69,9 @@ def load_train_package():
               help="Validate and keep a moving average of the weights with this decay (e.g. 0.998); 0: off.")
 @click.option("--tta", is_flag=True, help="Also report validation AUC averaged over the 8 dihedral views.")
 @click.option("--data-name", default="", help="Name and licence of the data, kept in the model's provenance.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt. On the CPU "
+              "it ends where an uninterrupted run would; on CUDA only approximately (some GPU "
+              "kernels have no deterministic form).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out.")
 @threads_option
 def train(**options) -> None:

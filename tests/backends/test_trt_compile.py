@@ -31,8 +31,9 @@ def test_tensorrt_engine_builds_and_passes_parity(patches, tmp_path, precision):
     result = build_engine(request)
     m = read_manifest(result.engine_dir)
     assert m.backend == "tensorrt" and m.engine_file == "model.plan" and m.parity["passed"]
-    assert {"name", "compute_capability", "driver"} <= set(m.device)
+    assert {"name", "compute_capability", "driver", "arch", "os", "jetpack"} <= set(m.device)
     assert m.build_options["strongly_typed"] and (tmp_path / "tc.cache").is_file()
+    assert m.build_options["tf32"] is False  # float32 layers compute in float32
 
 
 def test_timing_cache_is_reused_by_the_next_build(patches, tmp_path):

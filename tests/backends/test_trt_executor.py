@@ -14,7 +14,7 @@ from hcd_edge.errors import BackendUnavailable, EngineError, EngineMismatchError
 from hcd_edge.manifest import BatchProfile, Manifest, TensorInfo
 from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 from hcd_edge.spec import Precision
-from tests.backends.fake_gpu import FAKE_PLAN, GPU, FakeCuda, fake_tensorrt
+from tests.backends.fake_gpu import FAKE_PLAN, GPU, PLATFORM, FakeCuda, fake_tensorrt
 from tests.tiny_models import TINY_SPEC
 
 
@@ -35,6 +35,7 @@ def fake_gpu(monkeypatch):
     cuda = FakeCuda()
     monkeypatch.setattr(cuda_mem, "cuda", cuda)
     monkeypatch.setattr(trt_backend, "trt", fake_tensorrt(cuda))
+    monkeypatch.setattr(trt_backend, "describe_platform", lambda: dict(PLATFORM))
     return cuda
 
 
@@ -67,20 +68,82 @@ def test_batches_under_the_profile_minimum_are_padded_and_trimmed(fake_gpu, plan
     assert ("shape", (8, 3, 96, 96)) in fake_gpu.log and ("execute", stream, 8) in fake_gpu.log
 
 
-def test_inference_of_a_slot_waits_for_the_previous_slots_inference(fake_gpu, plan):
+def test_the_context_is_touched_only_after_the_previous_inference_finished(fake_gpu, plan):
     with trt_backend.open_trt_executor(trt_manifest(), plan) as ex:
         a, b = ex.make_slot(0, 4), ex.make_slot(1, 4)
-        a.host[:] = b.host[:] = 0
+        a.host[:] = 1
+        b.host[:] = 2
         ex.submit(a, 4)
-        ex.submit(b, 4)  # in flight together: B's enqueue must wait for A's compute event
-        ex.collect(a), ex.collect(b)
+        ex.submit(b, 4)  # in flight together: B's enqueue must wait for A's compute
+        assert ex.collect(a).tolist() == [1] * 4 and ex.collect(b).tolist() == [2] * 4
         log = fake_gpu.log
         a_stream, b_stream = a.resources.stream.handle, b.resources.stream.handle
-        a_done = a.resources.compute_done.raw.id
-        wait = log.index(("wait", b_stream, a_done))
-        assert log.index(("record", a_stream, a_done)) < wait < log.index(("execute", b_stream, 4))
-        assert log.index(("h2d", b_stream, 4 * 3 * 96 * 96 * 4)) < wait  # copy-in overlaps A
+        a_done = a.resources.compute_done.raw
+        host_wait = log.index(("event-sync", a_done.id, 1))  # a blocking event: no spinning
+        assert log.index(("execute", a_stream, 4)) < host_wait < log.index(("execute", b_stream, 4))
+        assert log.index(("h2d", b_stream, 4 * 3 * 96 * 96 * 4)) < host_wait  # copy-in overlaps A
         assert [e for e in log if e[0] == "shape"] == [("shape", (4, 3, 96, 96))]  # set once
+
+
+def test_the_fake_gpu_catches_a_shape_change_while_an_enqueue_is_pending(fake_gpu, plan,
+                                                                         monkeypatch):
+    # The defect the review found: without the host wait, the last (partial) batch re-shapes
+    # the one context while the previous batch still runs on another stream.
+    monkeypatch.setattr(trt_backend.TrtExecutor, "_wait_for_context", lambda self: None)
+    with trt_backend.open_trt_executor(trt_manifest(), plan) as ex:
+        a, b = ex.make_slot(0, 4), ex.make_slot(1, 4)
+        ex.submit(a, 4)
+        ex.submit(b, 3)
+        with pytest.raises(AssertionError, match="changed .* while its enqueue was pending"):
+            ex.collect(a)
+
+
+def test_a_partial_last_batch_in_flight_with_a_full_one_scores_both(fake_gpu, plan):
+    x = np.random.default_rng(3).normal(size=(7, 3, 96, 96)).astype(np.float32)
+    with trt_backend.open_trt_executor(trt_manifest(), plan) as ex:
+        a, b = ex.make_slot(0, 4), ex.make_slot(1, 4)
+        a.host[:] = x[:4]
+        b.host[:3] = x[4:]
+        ex.submit(a, 4)
+        ex.submit(b, 3)
+        assert fake_gpu.pending() > 0  # nothing ran yet beyond what the host waited for
+        got = np.concatenate([ex.collect(a), ex.collect(b)])
+    assert np.allclose(got, x.reshape(7, -1).mean(axis=1), atol=1e-6)
+
+
+def test_results_read_before_the_copy_out_finished_would_be_nan(fake_gpu, plan):
+    with trt_backend.open_trt_executor(trt_manifest(), plan) as ex:
+        slot = ex.make_slot(0, 2)
+        slot.host[:] = 1
+        ex.submit(slot, 2)
+        assert np.isnan(slot.resources.host_out.array).all()  # the fake is asynchronous
+        assert ex.collect(slot).tolist() == [1.0, 1.0]  # collect synchronizes first
+
+
+def test_close_from_another_thread_releases_the_primary_context(fake_gpu, plan):
+    import threading
+
+    ex = trt_backend.open_trt_executor(trt_manifest(), plan)
+    ex.make_slot(0, 4)
+    closer = threading.Thread(target=ex.close)
+    closer.start()
+    closer.join()
+    assert len(fake_gpu.released) == 1 and ("detach-skipped", fake_gpu.released[0]) not in fake_gpu.log
+    assert fake_gpu.context_depth == 0 and not fake_gpu.memory
+
+
+def test_tensorrt_before_10_is_refused_with_the_reason(fake_gpu, plan, monkeypatch):
+    monkeypatch.setattr(trt_backend, "trt", fake_tensorrt(fake_gpu, version="8.6.1"))
+    with pytest.raises(BackendUnavailable, match=r"TensorRT 8\.6\.1 is older than 10\.0"):
+        trt_backend.open_trt_executor(trt_manifest(), plan)
+
+
+def test_a_plan_built_on_another_platform_is_refused(fake_gpu, plan, monkeypatch):
+    jetson = dict(PLATFORM, arch="aarch64", jetpack="6")
+    monkeypatch.setattr(trt_backend, "describe_platform", lambda: jetson)
+    with pytest.raises(EngineMismatchError, match=r"built on Linux x86_64 \(not a Jetson\); "
+                                                  r"this is Linux aarch64 \(Jetson, JetPack 6\)"):
+        trt_backend.open_trt_executor(trt_manifest(), plan)
 
 
 def test_close_frees_all_device_and_pinned_memory_inside_the_context(fake_gpu, plan):
@@ -91,7 +154,7 @@ def test_close_frees_all_device_and_pinned_memory_inside_the_context(fake_gpu, p
     ex.close()
     ex.close()  # idempotent
     assert not fake_gpu.memory and not fake_gpu.pinned
-    assert fake_gpu.context_depth == 0 and ("detach",) in fake_gpu.log
+    assert fake_gpu.context_depth == 0 and ("detach",) in fake_gpu.log and fake_gpu.released
 
 
 def test_pipeline_over_the_trt_executor_keeps_input_order(fake_gpu, plan, tmp_path):
@@ -179,3 +242,16 @@ def test_real_tensorrt_engine_scores_like_onnxruntime(tmp_path, capsys):
     with open_executor(built.engine_dir) as ex, OrtExecutor(model, TINY_SPEC) as ref:
         assert ex.backend == "tensorrt"
         assert np.allclose(ex.infer(x), ref.infer(x), atol=1e-3)
+
+
+def test_tensor_names_come_from_the_manifest(fake_gpu, plan, monkeypatch):
+    from hcd_edge.manifest import TensorInfo
+
+    monkeypatch.setattr(trt_backend, "trt", fake_tensorrt(fake_gpu, output_name="output0"))
+    with pytest.raises(ModelError, match="an output 'logit'.*found tensors \\['input', 'output0'\\]"):
+        trt_backend.open_trt_executor(trt_manifest(), plan)
+    manifest = trt_manifest()
+    manifest.outputs = [TensorInfo("output0", [-1, 1], "float32")]  # a torch-tensorrt plan
+    x = np.random.default_rng(4).normal(size=(5, 3, 96, 96)).astype(np.float32)
+    with trt_backend.open_trt_executor(manifest, plan) as ex:
+        assert np.allclose(ex.infer(x), x.reshape(5, -1).mean(axis=1), atol=1e-6)

@@ -86,3 +86,16 @@ def test_tensorrt_probe_sees_through_tensorrt_stubs():
         real = False
     if not real:
         assert reason is not None and "not installed" in reason
+
+
+def test_hardware_compatibility_on_a_jetson_is_refused_before_any_build_work(monkeypatch):
+    orin = {"name": "Orin", "compute_capability": "8.7", "arch": "aarch64", "os": "Linux",
+            "jetpack": "6"}
+    monkeypatch.setattr(registry, "BACKENDS", tuple(
+        dataclasses.replace(b, probe=lambda: None, describe_device=lambda: orin)
+        if b.name == "tensorrt" else b for b in registry.BACKENDS
+    ))
+    with pytest.raises(BackendUnavailable, match="ampere_plus is not supported on Jetson"):
+        resolve_backend(_req(backend="tensorrt", hardware_compatibility="ampere_plus"))
+    plan = resolve_backend(_req(backend="tensorrt"))
+    assert plan.gpu["jetpack"] == "6"  # the platform goes into the manifest's device

@@ -28,14 +28,26 @@ def probe() -> str | None:
             return f"{module.split('.')[0]} is not installed ({hint})"
     if describe_gpu() is None:
         return "no NVIDIA GPU or CUDA driver is visible"
-    return None
+    from hcd_edge.backends.tensorrt.compat import installed_tensorrt_problem
+
+    return installed_tensorrt_problem()
 
 
 def describe_gpu() -> dict | None:
-    """The GPU TensorRT would build for (None without pycuda or a GPU)."""
-    from hcd_edge.backends.tensorrt.cuda_mem import describe_gpu as describe
+    """The GPU TensorRT would build for, with its platform (None without pycuda or a GPU)."""
+    from hcd_edge.device_info import describe_gpu as describe
 
     return describe()
+
+
+def preflight(request, device: dict | None) -> None:
+    """Refuse, before any calibration, what this GPU cannot build (hardware compatibility on Jetson)."""
+    from hcd_edge.backends.tensorrt.compat import hardware_compatibility_problem
+    from hcd_edge.errors import BackendUnavailable
+
+    problem = hardware_compatibility_problem(request.hardware_compatibility, device or {})
+    if problem is not None:
+        raise BackendUnavailable(problem)
 
 
 def version() -> str:
@@ -86,4 +98,5 @@ BACKEND = Backend(
     open=open_engine,
     symmetric_int8_only=True,
     defers_to_device=True,
+    preflight=preflight,
 )

@@ -2,7 +2,10 @@
 
 Precision lives in the ONNX (Q/DQ nodes for INT8, FP16-typed tensors for FP16), so the network
 is created strongly typed and no precision builder flag is set: the same code builds on
-TensorRT 10.x (JetPack 6) and 11.x, where those flags are gone. One optimization profile
+TensorRT 10.x (JetPack 6) and 11.x, where those flags are gone. TF32, on by default and not
+turned off by strong typing, is cleared: a float32 tensor then computes in float32 (TF32
+rounds convolution inputs to 10 mantissa bits, which moves probabilities by more than the
+FP32 parity gate allows). TensorRT before 10.0 is refused. One optimization profile
 covers the dynamic batch; a timing cache shared by all builds on this GPU and TensorRT release
 makes rebuilds fast; a progress monitor reports the long tactic search.
 """
@@ -15,6 +18,10 @@ from pathlib import Path
 
 import tensorrt as trt
 
+from hcd_edge.backends.tensorrt.compat import (
+    hardware_compatibility_problem,
+    tensorrt_release_problem,
+)
 from hcd_edge.cache_dir import user_cache_dir
 from hcd_edge.errors import BackendUnavailable, EngineError
 from hcd_edge.manifest import BatchProfile, write_bytes_atomic
@@ -30,6 +37,7 @@ class TrtOptions:
     version_compatible: bool = False
     hardware_compatibility: str = "none"  # none | ampere_plus | same_compute_capability
     timing_cache: Path | None = None  # None: default_timing_cache(gpu)
+    allow_tf32: bool = False  # True lets float32 convolutions / matmuls compute in TF32
 
 
 class _TrtLogger(trt.ILogger):
@@ -63,6 +71,11 @@ def compile_tensorrt(
     onnx_path: Path, plan_path: Path, spec: PreprocessSpec, options: TrtOptions, gpu: dict, progress
 ) -> dict:
     """Build and write the plan; returns the builder settings for the manifest."""
+    problem = tensorrt_release_problem(tensorrt_version()) or hardware_compatibility_problem(
+        options.hardware_compatibility, gpu
+    )
+    if problem is not None:
+        raise BackendUnavailable(problem)
     logger = _TrtLogger(progress)
     builder = trt.Builder(logger)
     network = builder.create_network(_strongly_typed_flag())
@@ -72,6 +85,7 @@ def compile_tensorrt(
     _add_profile(builder, network, config, spec, options.batch)
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mb << 20)
     settings = _set_compatibility(config, options)
+    settings["tf32"] = _set_tf32(config, options.allow_tf32, progress)
     monitor = _attach_progress_monitor(config, progress)
     cache_path = options.timing_cache or default_timing_cache(gpu)
     cache_note = _load_timing_cache(config, cache_path)
@@ -99,10 +113,28 @@ def compile_tensorrt(
 
 
 def _strongly_typed_flag() -> int:
-    # TensorRT 11 networks are always strongly typed; the flag is still accepted there, but
-    # look it up by trying so a release that drops it keeps working.
+    # TensorRT 11 networks are always strongly typed and the flag is still accepted there.
+    # Without it (TensorRT 8.x) flags=0 would mean implicit batch: refuse rather than fall back.
     flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
-    return 0 if flag is None else 1 << int(flag)
+    if flag is None:
+        raise BackendUnavailable(
+            f"TensorRT {tensorrt_version()} has no strongly typed networks "
+            "(NetworkDefinitionCreationFlag.STRONGLY_TYPED); install TensorRT 10 or later"
+        )
+    return 1 << int(flag)
+
+
+def _set_tf32(config: trt.IBuilderConfig, allow: bool, progress) -> bool:
+    """Clear (or keep) BuilderFlag.TF32; returns whether float32 layers may compute in TF32."""
+    flag = getattr(trt.BuilderFlag, "TF32", None)
+    if flag is None:  # a release without the flag: nothing to clear, and say so
+        progress.note("this TensorRT has no BuilderFlag.TF32; float32 layers use its default math")
+        return False
+    if allow:
+        config.set_flag(flag)
+    else:
+        config.clear_flag(flag)
+    return bool(config.get_flag(flag))
 
 
 def _parse(parser: trt.OnnxParser, onnx_path: Path) -> None:
@@ -167,12 +199,16 @@ def _attach_progress_monitor(config: trt.IBuilderConfig, progress) -> object | N
 
 def _load_timing_cache(config: trt.IBuilderConfig, path: Path) -> str:
     data = path.read_bytes() if path.is_file() else b""
-    cache = config.create_timing_cache(data)
-    if config.set_timing_cache(cache, False):
+    try:
+        cache = config.create_timing_cache(data)
+        accepted = cache is not None and config.set_timing_cache(cache, False)
+    except (TypeError, RuntimeError, ValueError):  # a corrupt file: some releases raise
+        accepted = False
+    if accepted:
         return f"reused {path}" if data else "new"
     # A cache from another GPU or TensorRT release: start a fresh one, overwrite it afterwards.
     config.set_timing_cache(config.create_timing_cache(b""), False)
-    return f"ignored {path} (made for another GPU or TensorRT release)"
+    return f"ignored {path} (corrupt, or made for another GPU or TensorRT release)"
 
 
 def _save_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:

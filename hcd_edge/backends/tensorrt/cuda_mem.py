@@ -2,8 +2,9 @@
 
 Every object has one owner and a close(). The context is the device's primary context (the
 one the CUDA runtime, and so TensorRT, uses), retained once and made current around each use
-with `activate()` (push ... pop); nothing stays current on a thread between calls, so the
-owner may be used from one thread at a time, whichever it is. Allocation, copies and frees
+with `activate()` (push ... pop) and released with close() (push, detach); nothing stays
+current on a thread between calls, so the owner may be used -- and closed -- from one thread
+at a time, whichever it is. Allocation, copies and frees
 must run inside `activate()`.
 
 Written against the pycuda documentation (driver API: Device.retain_primary_context,
@@ -44,6 +45,25 @@ def require_cuda():
     return cuda
 
 
+def describe_device(device: int = 0) -> dict | None:
+    """{"name", "compute_capability", "driver", "memory_mb"} of a GPU; None without pycuda or GPU."""
+    if cuda is None:
+        return None
+    try:
+        cuda.init()
+        dev = cuda.Device(device)
+        major, minor = dev.compute_capability()
+        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
+        return {
+            "name": dev.name(),
+            "compute_capability": f"{major}.{minor}",
+            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
+            "memory_mb": dev.total_memory() // (1 << 20),
+        }
+    except cuda.Error:
+        return None
+
+
 def _driver():
     """pycuda.driver after require_cuda() succeeded once (a CudaContext exists)."""
     if cuda is None:
@@ -79,10 +99,15 @@ class CudaContext:
         return {"name": self._device.name(), "compute_capability": f"{major}.{minor}"}
 
     def close(self) -> None:
-        """Release the retained primary context; idempotent."""
-        if self._context is not None:
-            self._context.detach()
-            self._context = None
+        """Release the retained primary context, from whichever thread; idempotent."""
+        if self._context is None:
+            return
+        context, self._context = self._context, None
+        # Detach while current: pycuda then releases the primary context and pops it. Detached
+        # while not current it would stay current on the creating thread, and from any other
+        # thread pycuda skips the release without a word.
+        context.push()
+        context.detach()
 
 
 class PinnedArray:
@@ -193,22 +218,3 @@ def copy_to_host(dst: np.ndarray, src: DeviceBuffer, stream: CudaStream) -> None
         raise ValueError(f"{dst.nbytes} bytes are more than the {src.nbytes}-byte device buffer")
     _driver().memcpy_dtoh_async(dst, src.ptr, stream.raw)
 
-
-def describe_gpu(device: int = 0) -> dict | None:
-    """{"kind": "gpu", "name", "compute_capability", "driver", "memory_mb"} or None without CUDA."""
-    if cuda is None:
-        return None
-    try:
-        cuda.init()
-        dev = cuda.Device(device)
-        major, minor = dev.compute_capability()
-        driver = cuda.get_driver_version()  # e.g. 12040 -> "12.4"
-        return {
-            "kind": "gpu",
-            "name": dev.name(),
-            "compute_capability": f"{major}.{minor}",
-            "driver": f"{driver // 1000}.{driver % 1000 // 10}",
-            "memory_mb": dev.total_memory() // (1 << 20),
-        }
-    except cuda.Error:
-        return None

@@ -3,11 +3,16 @@
 Each slot owns a pinned input array, a pinned output array, device input/output buffers, one
 CUDA stream and timing events. submit() enqueues on the slot's stream
 
-    H2D copy -> [wait for the previous slot's inference] -> execute_async_v3 -> D2H copy
+    H2D copy -> execute_async_v3 -> D2H copy
 
 and returns at once; collect() waits for the slot's last event. With two slots in flight the
-copies of one overlap the inference of the other. Inference itself is serialised across
-streams (an event wait) because one execution context must not run two enqueues at once.
+copies of one overlap the inference of the other. There is one execution context (one
+optimization profile), so before submit() touches it (input shape, tensor addresses) and
+enqueues, the host waits for the previous enqueue's compute to finish: a context in use on one
+stream must not be given new shapes and enqueued on another (TensorRT requires a context and
+profile per concurrent enqueue). The copy-in of the next batch was enqueued before that wait,
+so it still overlaps the previous inference; the copy-out of the previous batch overlaps the
+next inference.
 
 Threads: the executor makes its CUDA context current around every call (see cuda_mem), so
 it may be used from any one thread at a time; the scoring pipeline calls it only from the
@@ -26,7 +31,8 @@ import numpy as np
 
 from hcd_edge.backends.base import Executor, Slot
 from hcd_edge.backends.tensorrt import cuda_mem
-from hcd_edge.backends.tensorrt.compat import check_tensorrt_compatible
+from hcd_edge.backends.tensorrt.compat import check_tensorrt_compatible, tensorrt_release_problem
+from hcd_edge.device_info import describe_platform
 from hcd_edge.errors import BackendUnavailable, EngineError, ModelError
 from hcd_edge.manifest import Manifest
 from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME
@@ -45,6 +51,9 @@ def open_trt_executor(manifest: Manifest, engine_path: Path) -> Executor:
             f"{engine_path} is a TensorRT engine but TensorRT is not installed here "
             f"(pip install 'hcd-edge[gpu]'); {cuda_mem.CPU_ALTERNATIVE}"
         )
+    problem = tensorrt_release_problem(str(trt.__version__))
+    if problem is not None:
+        raise BackendUnavailable(f"{engine_path}: {problem}; {cuda_mem.CPU_ALTERNATIVE}")
     return TrtExecutor(manifest, Path(engine_path))
 
 
@@ -73,7 +82,7 @@ class _SlotBuffers:
     start: cuda_mem.CudaEvent
     h2d_done: cuda_mem.CudaEvent
     compute_start: cuda_mem.CudaEvent
-    compute_done: cuda_mem.CudaEvent
+    compute_done: cuda_mem.CudaEvent  # blocking: submit() of the next slot sleeps on it
     d2h_done: cuda_mem.CudaEvent  # blocking: collect() sleeps on it instead of spinning a core
     rows: int = 0  # rows submitted (>= the profile minimum)
 
@@ -96,6 +105,10 @@ class TrtExecutor(Executor):
     def __init__(self, manifest: Manifest, engine_path: Path, device: int = 0):
         super().__init__(manifest.preprocess, manifest.precision, manifest.batch.max)
         self.min_batch = manifest.batch.min  # the optimization profile's minimum rows
+        # Tensor names from the manifest: "input"/"logit" from an hcd-edge ONNX, other names
+        # (e.g. torch-tensorrt's "output0") from plans made another way.
+        self._input = manifest.inputs[0].name if manifest.inputs else INPUT_NAME
+        self._output = manifest.outputs[0].name if manifest.outputs else OUTPUT_NAME
         self._cuda = cuda_mem.CudaContext(device)
         self._buffers: dict[int, _SlotBuffers] = {}
         self._last_compute: cuda_mem.CudaEvent | None = None
@@ -104,7 +117,8 @@ class TrtExecutor(Executor):
         self._engine: trt.ICudaEngine | None = None
         self._context: trt.IExecutionContext | None = None
         try:
-            check_tensorrt_compatible(manifest, self._cuda.describe(), str(trt.__version__), engine_path)
+            here = {**describe_platform(), **self._cuda.describe()}
+            check_tensorrt_compatible(manifest, here, str(trt.__version__), engine_path)
             with self._cuda.activate():
                 self._load(manifest, engine_path)
         except BaseException:
@@ -131,11 +145,11 @@ class TrtExecutor(Executor):
     def _check_io(self, engine: trt.ICudaEngine, engine_path: Path) -> None:
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        if inputs != [INPUT_NAME] or OUTPUT_NAME not in names:
-            raise ModelError(f"{engine_path}: expected one input {INPUT_NAME!r} and an output "
-                             f"{OUTPUT_NAME!r}, found tensors {names}")
-        input_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(INPUT_NAME)))
-        output_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(OUTPUT_NAME)))
+        if inputs != [self._input] or self._output not in names:
+            raise ModelError(f"{engine_path}: expected one input {self._input!r} and an output "
+                             f"{self._output!r} (as its manifest says), found tensors {names}")
+        input_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._input)))
+        output_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._output)))
         if input_dtype != self.spec.numpy_dtype or output_dtype != np.float32:
             raise ModelError(f"{engine_path}: input {input_dtype} / output {output_dtype}, but the "
                              f"manifest spec needs input {self.spec.numpy_dtype} and output float32")
@@ -160,7 +174,7 @@ class TrtExecutor(Executor):
         return _SlotBuffers(
             host_in=host_in, host_out=host_out, dev_in=cuda_mem.DeviceBuffer(host_in.nbytes),
             dev_out=cuda_mem.DeviceBuffer(host_out.nbytes), stream=cuda_mem.CudaStream(),
-            start=event(), h2d_done=event(), compute_start=event(), compute_done=event(),
+            start=event(), h2d_done=event(), compute_start=event(), compute_done=event(blocking=True),
             d2h_done=event(blocking=True),
         )
 
@@ -172,8 +186,7 @@ class TrtExecutor(Executor):
             b.start.record(b.stream)
             cuda_mem.copy_to_device(b.dev_in, b.host_in.array[: b.rows], b.stream)
             b.h2d_done.record(b.stream)
-            if self._last_compute is not None:
-                b.stream.wait_for(self._last_compute)
+            self._wait_for_context()
             b.compute_start.record(b.stream)
             self._enqueue(b)
             b.compute_done.record(b.stream)
@@ -182,17 +195,23 @@ class TrtExecutor(Executor):
             b.d2h_done.record(b.stream)
         slot.pending = n
 
+    def _wait_for_context(self) -> None:
+        """Block until the previous enqueue has finished with the execution context."""
+        if self._last_compute is not None:
+            self._last_compute.synchronize()
+            self._last_compute = None
+
     def _enqueue(self, b: _SlotBuffers) -> None:
         context = self._context
         if context is None:
             raise EngineError("the TensorRT executor was closed")
         if b.rows != self._rows_set:
-            if not context.set_input_shape(INPUT_NAME, self.spec.input_shape(b.rows)):
+            if not context.set_input_shape(self._input, self.spec.input_shape(b.rows)):
                 raise EngineError(f"TensorRT refused an input batch of {b.rows} rows "
                                   f"(profile {self.min_batch}..{self.max_batch})")
             self._rows_set = b.rows
-        context.set_tensor_address(INPUT_NAME, b.dev_in.ptr)
-        context.set_tensor_address(OUTPUT_NAME, b.dev_out.ptr)
+        context.set_tensor_address(self._input, b.dev_in.ptr)
+        context.set_tensor_address(self._output, b.dev_out.ptr)
         if not context.execute_async_v3(b.stream.handle):
             detail = "; ".join(self._logger.errors[-3:]) or "no message from TensorRT"
             raise EngineError(f"TensorRT could not enqueue inference: {detail}")
