@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hcd_edge.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - callers import them here
 from hcd_edge.errors import EngineError, EngineMismatchError
 from hcd_edge.spec import Precision, PreprocessSpec
 
@@ -132,21 +131,3 @@ def verify_engine_file(folder: Path, manifest: Manifest) -> Path:
             f"with hcd-edge build-engine {manifest.source_onnx}"
         )
     return engine
-
-
-def write_text_atomic(target: Path, text: str) -> None:
-    """Write text to target via a temporary file in the same folder and an atomic rename."""
-    write_bytes_atomic(target, text.encode("utf-8"))
-
-
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    """Write bytes to target via a temporary file in the same folder and an atomic rename."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

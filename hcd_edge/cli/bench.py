@@ -31,9 +31,9 @@ GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patch
 @threads_option
 def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     """Measure ENGINES (engine folders or .onnx files): latency p50/p90/p99, patches/s, stages, AUC."""
+    from hcd_edge.atomic import write_text_atomic
     from hcd_edge.bench import BenchConfig, bench_target, resolve_target
     from hcd_edge.cli.bench_report import print_records, progress_line
-    from hcd_edge.manifest import write_text_atomic
 
     config = BenchConfig(batches=batches, seconds=seconds, warmup=warmup, threads=threads,
                          decode_threads=threads)

@@ -27,9 +27,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.cache_dir import user_cache_dir
 from hcd_edge.errors import DataError, EngineError, ParityGateError
-from hcd_edge.manifest import read_manifest, sha256_file, verify_engine_file, write_text_atomic
+from hcd_edge.manifest import read_manifest, sha256_file, verify_engine_file
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.sources import PatchRef
 from hcd_edge.spec import Precision

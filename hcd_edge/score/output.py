@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
+from hcd_edge.atomic import atomic_writer
 from hcd_edge.errors import DataError
 from hcd_edge.score.rows import Row
 
@@ -52,10 +51,10 @@ def check_output_path(out: Path) -> None:
 def write_outputs(rows: Iterable[Row], out: Path, fmt: OutputFormat) -> list[Path]:
     """Write rows (in order) in the format; files appear only when complete. Returns their paths."""
     if fmt is OutputFormat.KAGGLE:
-        with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
+        with atomic_writer(out) as main, atomic_writer(errors_path(out)) as errors:
             _write_kaggle(rows, main, errors)
     else:
-        with atomic_text(out) as fh:
+        with atomic_writer(out) as fh:
             (_write_csv if fmt is OutputFormat.CSV else _write_jsonl)(rows, fh)
     return output_paths(out, fmt)
 
@@ -89,19 +88,3 @@ def _write_jsonl(rows: Iterable[Row], fh: TextIO) -> None:
             "message": r.message,
         }
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-@contextlib.contextmanager
-def atomic_text(target: Path) -> Iterator[TextIO]:
-    """A text file at a temporary name beside `target`, renamed onto it when the block succeeds."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
