@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcd_edge.atomic import write_text_atomic
-from hcd_edge.cache_dir import user_cache_dir
+from hcd_edge.cache_dir import CACHE_ENV, user_cache_dir
 from hcd_edge.errors import DataError, EngineError, ParityGateError
 from hcd_edge.manifest import read_manifest, sha256_file, verify_engine_file
 from hcd_edge.progress import ProgressReporter, SilentProgress
@@ -92,8 +92,7 @@ def default_engine(
         raise EngineError(missing_starter_message(model))
     target = _best_target()
     folder = cache_folder(sha256_file(model), target)
-    folder.mkdir(parents=True, exist_ok=True)
-    with _build_lock(folder):
+    with _cache_errors(folder), _build_lock(folder):
         found = _cached(folder, len(refs))
         if found is not None:
             progress.note(f"using the cached starter engine {found} ({target.backend})")
@@ -196,6 +195,21 @@ def _write_calib_list(refs: Sequence[PatchRef], folder: Path) -> Path:
         writer.writerow(["path"])
         writer.writerows([str(r.path.resolve())] for r in refs[: CALIB_PATCHES + VAL_PATCHES])
     return target
+
+
+@contextlib.contextmanager
+def _cache_errors(folder: Path) -> Iterator[None]:
+    """Create the cache folder; an unusable one (a file, read-only) becomes one clear EngineError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".lock").touch()
+    except OSError as exc:
+        raise EngineError(
+            f"cannot use the cache folder {user_cache_dir()} for the starter engine "
+            f"({exc.strerror or exc}: {exc.filename or folder}); set {CACHE_ENV} to a writable "
+            "folder, or pass --engine"
+        ) from exc
+    yield
 
 
 @contextlib.contextmanager
