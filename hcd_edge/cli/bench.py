@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import library_errors
-from hcd_edge.cli.options import IntListType, threads_option
+from hcd_edge.cli.options import FiniteFloatRange, IntListType, threads_option
 
 GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
 
@@ -18,9 +18,9 @@ GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patch
 @click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--batch", "batches", type=IntListType(), default="1,8,64,256", show_default=True,
               help="Batch sizes to measure.")
-@click.option("--seconds", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
-              help="Timed seconds per engine and batch size.")
-@click.option("--warmup", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+@click.option("--seconds", type=FiniteFloatRange(min=0.0, min_open=True), default=5.0,
+              show_default=True, help="Timed seconds per engine and batch size (finite, > 0).")
+@click.option("--warmup", type=FiniteFloatRange(min=0.0), default=1.0, show_default=True,
               help="Untimed warm-up seconds per engine and batch size.")
 @click.option("--val", type=click.Path(exists=True, path_type=Path), default=None,
               help="Labelled patches (Kaggle layout or class folders) for AUC; also timed.")
