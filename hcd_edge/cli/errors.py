@@ -32,7 +32,7 @@ def library_errors() -> Iterator[None]:
 
 def exit_on_error(exc: BaseException) -> int:
     """Print one line for an exception that escaped a command; returns the exit code."""
-    if isinstance(exc, KeyboardInterrupt | click.Abort):
+    if isinstance(exc, KeyboardInterrupt | click.Abort) or _during_interrupt(exc):
         _say("interrupted")
         return EXIT_INTERRUPTED
     if isinstance(exc, click.ClickException):
@@ -51,6 +51,18 @@ def exit_on_error(exc: BaseException) -> int:
     _say(f"Error: unexpected {type(exc).__name__}: {exc} (a bug: please report it; "
          f"{TRACEBACK_ENV}=1 shows the traceback)")
     return EXIT_ERROR
+
+
+def _during_interrupt(exc: BaseException) -> bool:
+    """True when a Ctrl-C caused the error (e.g. a library turned it into an ImportError)."""
+    seen = set()
+    link = exc.__cause__ or exc.__context__
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def _say(line: str) -> None:
