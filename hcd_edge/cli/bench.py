@@ -37,6 +37,9 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
 
     config = BenchConfig(batches=batches, seconds=seconds, warmup=warmup, threads=threads,
                          decode_threads=threads)
+    if json_path is not None:
+        with library_errors():
+            _check_json_target(json_path, engines, val, patches)
     with library_errors(), tempfile.TemporaryDirectory(prefix="hcd-edge-bench-") as tmp:
         val_set, paths = _inputs(val, patches, Path(tmp))
         targets = [resolve_target(e, threads) for e in engines]
@@ -47,6 +50,17 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     if json_path is not None:
         write_text_atomic(json_path, json.dumps([r.to_dict() for r in records], indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
+
+
+def _check_json_target(json_path: Path, engines, val: Path | None, patches: Path | None) -> None:
+    """--json must be writable and none of the files the benchmark reads (checked before timing)."""
+    from hcd_edge.score.output import check_output_path
+    from hcd_edge.score.targets import check_not_inputs
+
+    check_output_path(json_path)
+    read = [p for p in (*engines, val, patches) if p is not None]
+    read += [f for p in read if p.is_dir() for f in p.iterdir()]
+    check_not_inputs([("--json", json_path)], read)
 
 
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):

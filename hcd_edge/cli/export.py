@@ -9,6 +9,7 @@ import click
 from hcd_edge.cli.errors import library_errors
 from hcd_edge.cli.train import load_train_package
 from hcd_edge.errors import ModelError
+from hcd_edge.score.targets import check_not_inputs
 
 
 @click.command("export")
@@ -19,6 +20,7 @@ from hcd_edge.errors import ModelError
 def export(checkpoint: Path, output: Path, opset: int, force: bool) -> None:
     """Export CHECKPOINT (runs/NAME/best.pt) to ONNX: dynamic batch, spec and threshold in its metadata."""
     with library_errors():
+        check_not_inputs([("-o", output)], [checkpoint])
         if output.exists() and not force:
             raise ModelError(f"{output} exists; choose another -o or pass --force to replace it")
         pkg = load_train_package()

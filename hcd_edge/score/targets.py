@@ -51,7 +51,7 @@ def check_targets(out: Path, fmt: OutputFormat, summary: Path | None, resume: bo
     if not stream:
         named += [("--out's partial file", partial_path(out)), ("--out's lock file", lock_path(out))]
     _check_distinct(named)
-    _check_not_inputs(named, protected)
+    check_not_inputs(named, protected)
     return RunTargets(out=out, stream=stream, summary=summary)
 
 
@@ -109,7 +109,8 @@ def _check_distinct(named: list[tuple[str, Path]]) -> None:
         seen.paths.setdefault(os.path.realpath(path), f"{label} {path}")
 
 
-def _check_not_inputs(named: list[tuple[str, Path]], protected: Iterable[Path]) -> None:
+def check_not_inputs(named: list[tuple[str, Path]], protected: Iterable[Path]) -> None:
+    """UsageError when a (label, path) to be written is, by path or link, one of `protected`."""
     inputs = _Identity()
     for path in protected:
         inputs.add(path, str(path))

@@ -217,3 +217,20 @@ def test_no_module_renames_files_into_place_except_the_atomic_helper():
                 if isinstance(node, ast.Constant) and node.value == ".tmp":
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} '.tmp'")
     assert not offenders, offenders
+
+
+def test_bench_json_that_is_an_engine_file_is_refused(own_engine, patches, tmp_path):
+    victim = own_engine / "manifest.json"
+    before = snapshot(victim)
+    result = cli("bench", own_engine, "--patches", patches, "--json", victim, "--batch", "1",
+                 "--seconds", "0.01", "--warmup", "0")
+    assert_clean(result, 2, "would be overwritten")
+    _untouched_by(result, before, tmp_path)
+
+
+def test_export_onto_its_own_checkpoint_is_refused(tmp_path):
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    before = snapshot(checkpoint)
+    assert_clean(cli("export", checkpoint, "-o", checkpoint, "--force"), 2, "would be overwritten")
+    _untouched_by(None, before, tmp_path)
