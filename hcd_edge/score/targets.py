@@ -34,8 +34,9 @@ class RunTargets:
 def check_targets(out: Path, fmt: OutputFormat, summary: Path | None, resume: bool,
                   protected: Iterable[Path]) -> RunTargets:
     """RunTargets after the checks above; UsageError (exit 2) or DataError (exit 1) otherwise."""
-    check_output_path(out)
-    stream = target_kind(out) is TargetKind.STREAM
+    stream = not out.is_dir() and target_kind(out) is TargetKind.STREAM
+    if not stream:  # a device's folder (/dev) need not be writable
+        check_output_path(out)
     if stream and fmt is OutputFormat.KAGGLE:
         raise UsageError(f"--out {out} is a device or FIFO, but --format kaggle also writes "
                          f"{errors_path(out).name} beside it; give a file name")

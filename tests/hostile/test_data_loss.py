@@ -234,3 +234,16 @@ def test_export_onto_its_own_checkpoint_is_refused(tmp_path):
     before = snapshot(checkpoint)
     assert_clean(cli("export", checkpoint, "-o", checkpoint, "--force"), 2, "would be overwritten")
     _untouched_by(None, before, tmp_path)
+
+
+def test_out_and_summary_on_stdout_go_to_the_pipe(patches, engine, tmp_path):
+    from tests.hostile.helpers import spawn
+
+    process = spawn(["score", patches, "--engine", engine, "--out", "/dev/stdout", "--format", "jsonl",
+                     "--summary", "/dev/stdout"], tmp_path)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+    lines = stdout.splitlines()
+    assert sum(line.startswith('{"id"') for line in lines) == N_PATCHES
+    assert '"counts"' in stdout  # the summary JSON follows the rows
+    assert not [p for p in Path("/dev").iterdir() if p.name.startswith(("stdout.", ".stdout"))]
