@@ -154,8 +154,8 @@ def _score_locked(request: ScoreRequest, refs: list[PatchRef], partial: Path, ke
 def _write_failed(exc: OSError, partial: Path | None) -> str:
     what = describe_os_error(exc)
     if partial is None:
-        return f"writing the scores failed: {what}; nothing was kept, run the same command again"
-    return (f"writing the scores failed: {what}; the rows done so far are kept in {partial}: "
+        return f"scoring stopped: {what}; nothing was kept, run the same command again"
+    return (f"scoring stopped: {what}; the rows done so far are kept in {partial}: "
             "fix the cause (e.g. free some space), then run the same command with --resume")
 
 
