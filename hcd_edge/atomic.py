@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO, TextIO
 
 from hcd_edge.errors import DataError
 
@@ -77,25 +77,31 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path, mode: str = "w") -> Iterator[IO]:
-    """An open file ('w' text UTF-8, or 'wb') whose content becomes `target` when the block succeeds.
-
-    Streams (devices, FIFOs) are opened and written straight instead.
-    """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"mode {mode!r} is not 'w' or 'wb'")
-    text = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+def atomic_text(target: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file (newline='') whose content becomes `target` when the block succeeds;
+    a stream (device, FIFO) is opened and written straight instead."""
     if target_kind(target) is TargetKind.STREAM:
-        with open(target, mode.replace("w", "a"), **text) as fh:  # type: ignore[call-overload]
+        with open(target, "a", encoding="utf-8", newline="") as fh:
             yield fh
         return
-    with atomic_path(target) as tmp, open(tmp, mode, **text) as fh:  # type: ignore[call-overload]
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def atomic_binary(target: Path) -> Iterator[BinaryIO]:
+    """A binary file whose content becomes `target` when the block succeeds (streams: straight)."""
+    if target_kind(target) is TargetKind.STREAM:
+        with open(target, "ab") as fh:
+            yield fh
+        return
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
         yield fh
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     """Write bytes to target whole or not at all (see the module docstring)."""
-    with atomic_writer(target, "wb") as fh:
+    with atomic_binary(target) as fh:
         fh.write(data)
 
 

@@ -94,8 +94,8 @@ class Manifest:
 
 def check_threshold(value: object, source: str) -> None:
     """EngineError unless a manifest's threshold is a finite number in [0, 1]."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (number and math.isfinite(value) and 0.0 <= value <= 1.0):  # type: ignore[arg-type]
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise EngineError(f"{source}: threshold {value!r} is not a probability in [0, 1]; "
                           "rebuild the engine, or fix the manifest")
 

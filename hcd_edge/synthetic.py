@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hcd_edge.atomic import atomic_writer, write_text_atomic
+from hcd_edge.atomic import atomic_text, write_text_atomic
 from hcd_edge.errors import DataError
 from hcd_edge.score.sources import KAGGLE_LABELS
 from hcd_edge.spec import PATCH_SIZE
@@ -350,7 +350,7 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _write_labels(path: Path, rows: list[tuple[str, int]]) -> None:
-    with atomic_writer(path) as fh:
+    with atomic_text(path) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", "label"])
         writer.writerows(rows)

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
-from hcd_edge.atomic import atomic_writer
+from hcd_edge.atomic import atomic_text
 from hcd_edge.errors import DataError
 from hcd_edge.score.rows import Row
 
@@ -51,10 +51,10 @@ def check_output_path(out: Path) -> None:
 def write_outputs(rows: Iterable[Row], out: Path, fmt: OutputFormat) -> list[Path]:
     """Write rows (in order) in the format; files appear only when complete. Returns their paths."""
     if fmt is OutputFormat.KAGGLE:
-        with atomic_writer(out) as main, atomic_writer(errors_path(out)) as errors:
+        with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
             _write_kaggle(rows, main, errors)
     else:
-        with atomic_writer(out) as fh:
+        with atomic_text(out) as fh:
             (_write_csv if fmt is OutputFormat.CSV else _write_jsonl)(rows, fh)
     return output_paths(out, fmt)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hcd_edge.atomic import atomic_writer, write_text_atomic
+from hcd_edge.atomic import atomic_text, write_text_atomic
 from hcd_edge.manifest import read_manifest, write_manifest
 from tests.hostile.conftest import N_PATCHES
 from tests.hostile.helpers import assert_clean, cli, snapshot
@@ -183,7 +183,7 @@ def test_outputs_and_manifest_get_the_mode_the_umask_allows(umask, mode, patches
 
 def test_two_writers_of_one_target_use_distinct_temporary_files(tmp_path):
     target = tmp_path / "t.txt"
-    with atomic_writer(target) as first, atomic_writer(target) as second:
+    with atomic_text(target) as first, atomic_text(target) as second:
         first.write("first")
         second.write("second")
         assert first.name != second.name
@@ -194,7 +194,7 @@ def test_two_writers_of_one_target_use_distinct_temporary_files(tmp_path):
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
     target = tmp_path / "t.txt"
     write_text_atomic(target, "old")
-    with pytest.raises(RuntimeError), atomic_writer(target) as fh:
+    with pytest.raises(RuntimeError), atomic_text(target) as fh:
         fh.write("half")
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["t.txt"]
