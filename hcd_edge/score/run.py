@@ -136,16 +136,17 @@ def _score_locked(request: ScoreRequest, refs: list[PatchRef], partial: Path, ke
 
     with open_executor(engine.folder, threads=request.threads) as executor:
         log, done = _open_log(partial, key, request.resume)
+        run = _Run(request, engine, refs, threshold, log, done, progress)
         try:
-            return _Run(request, engine, refs, threshold, log, done, progress).execute(executor)
+            return run.execute(executor)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # a full disk fails the last flush too
                 log.close()
             if log.rows_written == 0 and not done:
                 log.path.unlink(missing_ok=True)  # nothing to resume: leave nothing behind
             kept = keep and log.path.exists()
-            if isinstance(exc, ScoreInterrupted) and not kept:
-                raise ScoreInterrupted(log.path, exc.saved, exc.total, kept=False) from exc
+            if isinstance(exc, KeyboardInterrupt) and not (isinstance(exc, ScoreInterrupted) and kept):
+                raise ScoreInterrupted(log.path, run.saved, len(refs), kept=kept) from exc
             if isinstance(exc, OSError):
                 raise DataError(_write_failed(exc, log.path if kept else None)) from exc
             raise

@@ -15,6 +15,7 @@ import pytest
 
 from hcd_edge.output_lock import lock_path, output_lock
 from hcd_edge.score.partial import partial_path
+from tests.hostile.conftest import N_PATCHES
 from tests.hostile.helpers import assert_clean, cli, spawn
 from tests.score.helpers import write_patch_folder
 
@@ -147,3 +148,21 @@ def test_ctrl_c_mid_run_keeps_the_rows_and_names_the_partial_file(many, engine, 
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
     assert str(partial_path(out)) in stderr and "--resume" in stderr and partial_path(out).exists()
+
+
+def test_ctrl_c_while_writing_the_output_keeps_the_rows_for_resume(patches, engine, tmp_path, monkeypatch):
+    from hcd_edge.score import run
+
+    whole = tmp_path / "whole.csv"
+    assert_clean(cli("score", patches, "--engine", engine, "--out", whole), 0)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "s.csv"
+    with monkeypatch.context() as patch:
+        patch.setattr(run, "write_outputs", interrupted)
+        result = cli("score", patches, "--engine", engine, "--out", out)
+    assert_clean(result, 130, f"{N_PATCHES} of {N_PATCHES} rows saved in {partial_path(out)}", "--resume")
+    assert_clean(cli("score", patches, "--engine", engine, "--out", out, "--resume"), 0)
+    assert out.read_bytes() == whole.read_bytes()
