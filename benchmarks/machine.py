@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
-import os
 import platform
 import subprocess
 from pathlib import Path
 
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.device_info import describe_cpu, describe_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,5 @@ def write_results(name: str, payload: dict, path: Path | None = None) -> Path:
     target = Path(path) if path else RESULTS_DIR / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": name, "machine": describe_machine(), **payload}
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, target)
+    write_text_atomic(target, json.dumps(doc, indent=2, sort_keys=False) + "\n")
     return target

@@ -84,8 +84,9 @@ def time_decode(ex: Executor, slot: Slot, paths: Sequence[Path], batch: int, rou
         statuses = decode_batch(chunk, slot.host[:batch], mean=spec.mean, std=spec.std, threads=threads)
         elapsed.append(time.perf_counter() - start)
         if np.any(statuses != 0):
-            bad = chunk[int(np.flatnonzero(statuses)[0])]
-            raise DataError(f"benchmark patch {bad} cannot be decoded (status {int(statuses.max())})")
+            first = int(np.flatnonzero(statuses)[0])
+            raise DataError(f"benchmark patch {chunk[first]} cannot be decoded (status "
+                            f"{int(statuses[first])}); give --patches without unreadable files")
     return float(np.mean(elapsed))
 
 

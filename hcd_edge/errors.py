@@ -1,8 +1,19 @@
 """One exception family for the library; the CLI turns each into a clean message and exit 1."""
 
+import errno
+import os
+
 
 class HcdEdgeError(Exception):
     """Base of every error hcd-edge raises on purpose; its text names the thing and the fix."""
+
+
+class UsageError(HcdEdgeError):
+    """The options contradict each other or name the wrong thing (e.g. --out is an input); exit 2."""
+
+
+class OutputLocked(HcdEdgeError):
+    """Another live run holds the lock on the same output; the message names it (pid, host)."""
 
 
 class DecodeError(HcdEdgeError):
@@ -35,3 +46,11 @@ class BackendUnavailable(HcdEdgeError):
 
 class TrainingUnavailable(HcdEdgeError):
     """Training was asked for but PyTorch is not installed (pip install 'hcd-edge[train]')."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError, e.g. 'no space left on device (out.csv)'."""
+    what = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc)).lower()
+    names = [n for n in (exc.filename, exc.filename2) if n is not None]
+    where = " (" + " -> ".join(os.fsdecode(n) for n in names) + ")" if names else ""
+    return f"{what}{where}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hcd_edge.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - callers import them here
 from hcd_edge.errors import EngineError, EngineMismatchError
 from hcd_edge.spec import Precision, PreprocessSpec
 
@@ -84,9 +84,29 @@ class Manifest:
             fields["inputs"] = [TensorInfo(**t) for t in d["inputs"]]
             fields["outputs"] = [TensorInfo(**t) for t in d["outputs"]]
             fields["preprocess"] = PreprocessSpec.from_dict(d["preprocess"])
-            return cls(**fields)
+            manifest = cls(**fields)
         except (KeyError, TypeError, ValueError) as exc:
             raise EngineError(f"{source}: malformed manifest: {exc}") from exc
+        check_threshold(manifest.threshold, source)
+        check_engine_file_name(manifest.engine_file, source)
+        return manifest
+
+
+def check_threshold(value: object, source: str) -> None:
+    """EngineError unless a manifest's threshold is a finite number in [0, 1]."""
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise EngineError(f"{source}: threshold {value!r} is not a probability in [0, 1]; "
+                          "rebuild the engine, or fix the manifest")
+
+
+def check_engine_file_name(name: object, source: str) -> None:
+    """EngineError unless engine_file names a file directly inside the engine folder."""
+    plain = (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+             and "\\" not in name and "\0" not in name)
+    if not plain:
+        raise EngineError(f"{source}: engine_file {name!r} is not a file name inside the engine "
+                          "folder (no folders, '..' or absolute paths); the engine is refused")
 
 
 def sha256_file(path: Path) -> str:
@@ -121,7 +141,11 @@ def read_manifest(folder: Path) -> Manifest:
 
 def verify_engine_file(folder: Path, manifest: Manifest) -> Path:
     """The engine file's path after checking its SHA-256 against the manifest."""
+    check_engine_file_name(manifest.engine_file, str(Path(folder) / MANIFEST_NAME))
     engine = Path(folder) / manifest.engine_file
+    if engine.is_symlink() or (engine.exists() and not engine.is_file()):
+        raise EngineError(f"{engine} is not a plain file (a link, folder or device); an engine "
+                          "file must be a regular file inside its folder: the engine is refused")
     if not engine.is_file():
         raise EngineError(f"{folder}: engine file {manifest.engine_file} is missing")
     actual = sha256_file(engine)
@@ -132,21 +156,3 @@ def verify_engine_file(folder: Path, manifest: Manifest) -> Path:
             f"with hcd-edge build-engine {manifest.source_onnx}"
         )
     return engine
-
-
-def write_text_atomic(target: Path, text: str) -> None:
-    """Write text to target via a temporary file in the same folder and an atomic rename."""
-    write_bytes_atomic(target, text.encode("utf-8"))
-
-
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    """Write bytes to target via a temporary file in the same folder and an atomic rename."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hcd_edge.atomic import atomic_text, write_text_atomic
 from hcd_edge.errors import DataError
 from hcd_edge.score.sources import KAGGLE_LABELS
 from hcd_edge.spec import PATCH_SIZE
@@ -350,12 +350,10 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _write_labels(path: Path, rows: list[tuple[str, int]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_text(path) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", "label"])
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _write_info(path: Path, result: SynthResult, seed: int, config: SynthConfig) -> None:
@@ -370,4 +368,4 @@ def _write_info(path: Path, result: SynthResult, seed: int, config: SynthConfig)
                    "ring_fraction": config.ring_fraction,
                    "normal_nuclei": list(config.normal_nuclei)},
     }
-    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(info, indent=2) + "\n")

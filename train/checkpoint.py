@@ -6,12 +6,12 @@ them without unpickling code.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from hcd_edge.atomic import atomic_path
 from hcd_edge.errors import DataError, ModelError
 from hcd_edge.spec import PreprocessSpec
 from hcd_edge.train.models import ModelConfig
@@ -43,9 +43,8 @@ def save_model_checkpoint(path: Path, ckpt: ModelCheckpoint, extra: dict | None 
         "metrics": ckpt.metrics, "provenance": ckpt.provenance, "epoch": ckpt.epoch,
         "resume": extra,
     }
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    torch.save(doc, tmp)
-    os.replace(tmp, path)
+    with atomic_path(Path(path)) as tmp:
+        torch.save(doc, tmp)
     return Path(path)
 
 

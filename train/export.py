@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hcd_edge.atomic import atomic_path
 from hcd_edge.errors import ModelError
 from hcd_edge.model_info import ModelInfo, write_props
 from hcd_edge.spec import INPUT_NAME, OUTPUT_NAME, PATCH_SIZE, PreprocessSpec
@@ -41,17 +41,13 @@ def export_checkpoint(checkpoint: Path, out: Path, *, opset: int = MIN_OPSET,
     info = model_info(ckpt)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
+    with atomic_path(out) as tmp:
         _torch_export(model, tmp, opset)
         _add_metadata(tmp, info)
         diff = parity(model, tmp, ckpt.spec, parity_batch)
         if not diff <= PARITY_LIMIT:
             raise ModelError(f"export parity failed for {checkpoint}: max |delta logit| {diff:.3g} "
                              f"> {PARITY_LIMIT:g} between torch and ONNX Runtime; nothing written")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportResult(out, diff, info)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
+
+from hcd_edge.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,10 @@ def write_metrics(out: Path, history: list[EpochRecord], final: dict) -> tuple[P
     """Write out/metrics.json (history + final) and out/metrics.csv (history), atomically."""
     json_path, csv_path = Path(out) / "metrics.json", Path(out) / "metrics.csv"
     doc = {"history": [asdict(r) for r in history], "final": final}
-    _atomic_write(json_path, json.dumps(_finite(doc), indent=2, sort_keys=True) + "\n")
+    write_text_atomic(json_path, json.dumps(_finite(doc), indent=2, sort_keys=True) + "\n")
     names = [f.name for f in fields(EpochRecord)]
     rows = [",".join(names)] + [",".join(_cell(getattr(r, n)) for n in names) for r in history]
-    _atomic_write(csv_path, "\n".join(rows) + "\n")
+    write_text_atomic(csv_path, "\n".join(rows) + "\n")
     return json_path, csv_path
 
 
@@ -140,8 +141,3 @@ def _finite(obj):
         return [_finite(v) for v in obj]
     return obj
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

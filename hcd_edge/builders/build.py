@@ -16,6 +16,7 @@ import numpy as np
 from hcd_edge.backends.base import Backend, CompileJob, EngineFiles
 from hcd_edge.builders.assemble import make_manifest
 from hcd_edge.builders.backend_plan import BackendPlan, resolve_backend
+from hcd_edge.builders.model_check import check_model_io
 from hcd_edge.builders.parity import DEFAULT_THRESHOLDS, describe, evaluate, score_both
 from hcd_edge.builders.patches import PatchPlan, plan_patches, recipe, redraw_validation
 from hcd_edge.builders.portable import PortableInfo
@@ -98,6 +99,7 @@ def build_engine(request: BuildRequest, progress: ProgressReporter | None = None
 def _prepare(request: BuildRequest, progress: ProgressReporter) -> _Job:
     precision = Precision(request.precision)
     source = load_source(Path(request.onnx), request.mean, request.std)
+    check_model_io(source.path, source.info.spec)
     check_precision(source, precision)
     plan = resolve_backend(request)
     if precision is Precision.INT8:

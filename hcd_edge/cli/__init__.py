@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -28,6 +29,25 @@ class LazyGroup(click.Group):
     def __init__(self, *args, lazy_commands: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode: bool = True,
+             **extra):
+        """Run the command; in standalone mode every error is one line on stderr and an exit code.
+
+        Exit codes: 0 done, 1 error, 2 usage error, 3 some inputs failed (score), 130 Ctrl-C.
+        """
+        run = dict(args=args, prog_name=prog_name, complete_var=complete_var, **extra)
+        if not standalone_mode:
+            return super().main(standalone_mode=False, **run)
+        from hcd_edge.cli.errors import exit_on_error
+
+        try:
+            code = super().main(standalone_mode=False, **run)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every escape becomes one line + exit code
+            code = exit_on_error(exc)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})

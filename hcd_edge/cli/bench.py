@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import library_errors
-from hcd_edge.cli.options import IntListType, threads_option
+from hcd_edge.cli.options import FiniteFloatRange, IntListType, threads_option
 
 GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
 
@@ -18,9 +18,9 @@ GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patch
 @click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--batch", "batches", type=IntListType(), default="1,8,64,256", show_default=True,
               help="Batch sizes to measure.")
-@click.option("--seconds", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
-              help="Timed seconds per engine and batch size.")
-@click.option("--warmup", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+@click.option("--seconds", type=FiniteFloatRange(min=0.0, min_open=True), default=5.0,
+              show_default=True, help="Timed seconds per engine and batch size (finite, > 0).")
+@click.option("--warmup", type=FiniteFloatRange(min=0.0), default=1.0, show_default=True,
               help="Untimed warm-up seconds per engine and batch size.")
 @click.option("--val", type=click.Path(exists=True, path_type=Path), default=None,
               help="Labelled patches (Kaggle layout or class folders) for AUC; also timed.")
@@ -31,12 +31,15 @@ GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patch
 @threads_option
 def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     """Measure ENGINES (engine folders or .onnx files): latency p50/p90/p99, patches/s, stages, AUC."""
+    from hcd_edge.atomic import write_text_atomic
     from hcd_edge.bench import BenchConfig, bench_target, resolve_target
     from hcd_edge.cli.bench_report import print_records, progress_line
-    from hcd_edge.manifest import write_text_atomic
 
     config = BenchConfig(batches=batches, seconds=seconds, warmup=warmup, threads=threads,
                          decode_threads=threads)
+    if json_path is not None:
+        with library_errors():
+            _check_json_target(json_path, engines, val, patches)
     with library_errors(), tempfile.TemporaryDirectory(prefix="hcd-edge-bench-") as tmp:
         val_set, paths = _inputs(val, patches, Path(tmp))
         targets = [resolve_target(e, threads) for e in engines]
@@ -47,6 +50,17 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     if json_path is not None:
         write_text_atomic(json_path, json.dumps([r.to_dict() for r in records], indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
+
+
+def _check_json_target(json_path: Path, engines, val: Path | None, patches: Path | None) -> None:
+    """--json must be writable and none of the files the benchmark reads (checked before timing)."""
+    from hcd_edge.score.output import check_output_path
+    from hcd_edge.score.targets import check_not_inputs
+
+    check_output_path(json_path)
+    read = [p for p in (*engines, val, patches) if p is not None]
+    read += [f for p in read if p.is_dir() for f in p.iterdir()]
+    check_not_inputs([("--json", json_path)], read)
 
 
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):

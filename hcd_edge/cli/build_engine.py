@@ -69,6 +69,7 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
 @click.option(
     "--batch",
     default="1:64:256",
+    callback=lambda ctx, param, value: _batch_profile(value),
     show_default=True,
     metavar="MIN:OPT:MAX",
     help="Dynamic batch range (TensorRT optimization profile).",
@@ -161,15 +162,26 @@ def build_engine(model: Path, **options) -> None:
         )
 
 
+def _batch_profile(text: str):
+    """The --batch MIN:OPT:MAX profile; a malformed one is a usage error (exit 2)."""
+    from hcd_edge.builders import parse_batch_profile
+    from hcd_edge.errors import HcdEdgeError
+
+    try:
+        return parse_batch_profile(text)
+    except HcdEdgeError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--batch'") from exc
+
+
 def _request(model: Path, options: dict):
-    from hcd_edge.builders import BuildRequest, parse_batch_profile
+    from hcd_edge.builders import BuildRequest
     from hcd_edge.builders.source import declared_precision
 
     precision = Precision(options.pop("precision") or declared_precision(model).value)
     return BuildRequest(
         onnx=model,
         precision=precision,
-        batch=parse_batch_profile(options.pop("batch")),
+        batch=options.pop("batch"),
         gate=not options.pop("no_gate"),
         mean=options.pop("mean") or None,
         std=options.pop("std") or None,

@@ -10,6 +10,7 @@ import click
 from hcd_edge.cli.errors import library_errors
 from hcd_edge.cli.train import load_train_package
 from hcd_edge.errors import ModelError
+from hcd_edge.score.targets import check_not_inputs
 
 
 @click.command("export")
@@ -32,6 +33,7 @@ def export(checkpoint: Path, output: Path, opset: int, to_tensorrt: bool, precis
         _export_tensorrt(checkpoint, output, precision, batch, force)
         return
     with library_errors():
+        check_not_inputs([("-o", output)], [checkpoint])
         if output.exists() and not force:
             raise ModelError(f"{output} exists; choose another -o or pass --force to replace it")
         pkg = load_train_package()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hcd_edge.cli.errors import library_errors
+from hcd_edge.cli.errors import EXIT_ERROR, library_errors
 
 SECTIONS = (
     (
@@ -38,23 +38,32 @@ SECTIONS = (
 @click.argument("engine", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the raw manifest JSON.")
 def inspect_engine(engine: Path, as_json: bool) -> None:
-    """Show the manifest of ENGINE (an engine folder, or a file inside one) and check its file."""
+    """Show the manifest of ENGINE (an engine folder, or a file inside one) and check its file.
+
+    Exit codes: 0 the engine file matches its manifest; 1 it does not (PROBLEM: tampered,
+    swapped or missing), or ENGINE is not an engine.
+    """
     from hcd_edge.errors import EngineError
     from hcd_edge.manifest import read_manifest, verify_engine_file
 
+    if not engine.exists() and not engine.is_symlink():
+        raise click.ClickException(f"{engine} does not exist")
     folder = engine if engine.is_dir() else engine.parent
     with library_errors():
         manifest = read_manifest(folder)
     data = manifest.to_dict()
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
-        return
     try:
         verify_engine_file(folder, manifest)
         check = "engine file matches its SHA-256"
-    except EngineError as exc:  # a damaged or changed file is reported, not fatal, when inspecting
+    except EngineError as exc:  # the whole manifest is still shown, then exit 1
         check = f"PROBLEM: {exc}"
-    _print_table(folder, data, check)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        _print_table(folder, data, check)
+    if check.startswith("PROBLEM"):
+        click.echo(check, err=True)
+        click.get_current_context().exit(EXIT_ERROR)
 
 
 def _print_table(folder: Path, data: dict, check: str) -> None:

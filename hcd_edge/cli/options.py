@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import click
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (a usage error, exit 2)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class IntListType(click.ParamType):

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import threads_option
+from hcd_edge.cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, library_errors
+from hcd_edge.cli.options import FiniteFloatRange, threads_option
 
 FORMATS = ["csv", "kaggle", "jsonl"]
 TTA_MODES = ["none", "flip", "dihedral"]
-EXIT_INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
 @click.command()
@@ -28,7 +27,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for a Ctrl-C
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
               help="Patches per batch.")
 @threads_option
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0), default=None,
               help="Probability at or above which label = 1 [default: the engine's threshold].")
 @click.option("--tta", type=click.Choice(TTA_MODES), default="none", show_default=True,
               help="Average probabilities over 2 flips or the 8 dihedral transforms of each patch.")
@@ -70,7 +69,8 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
         with library_errors():
             result = run_score(request, ConsoleProgress(rate=True))
     except ScoreInterrupted as stop:
-        click.echo(f"\ninterrupted: {stop}; run the same command with --resume to finish", err=True)
+        hint = "run the same command with --resume to finish" if stop.kept else "run the same command again"
+        click.echo(f"\ninterrupted: {stop}; {hint}", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)
     click.echo(summary_text(result.summary), err=True)
     if result.counts.failed:

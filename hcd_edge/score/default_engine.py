@@ -25,10 +25,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.backends.engine_folder import EngineFolder
-from hcd_edge.cache_dir import user_cache_dir
+from hcd_edge.cache_dir import CACHE_ENV, user_cache_dir
 from hcd_edge.errors import DataError, EngineError, ParityGateError
-from hcd_edge.manifest import sha256_file, write_text_atomic
+from hcd_edge.manifest import sha256_file
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.sources import PatchRef, PatchSet
 from hcd_edge.spec import Precision
@@ -94,8 +95,7 @@ def default_engine(
         raise EngineError(missing_starter_message(model))
     target = _best_target()
     folder = cache_folder(sha256_file(model), target)
-    folder.mkdir(parents=True, exist_ok=True)
-    with _build_lock(folder):
+    with _cache_errors(folder), _build_lock(folder):
         found = _cached(folder, len(refs))
         if found is not None:
             progress.note(f"using the cached starter engine {found.path} ({found.manifest.backend})")
@@ -194,6 +194,21 @@ def _calibration_set(refs: Sequence[PatchRef]) -> PatchSet:
     """The first patches being scored, handed to the build as they are (no list file)."""
     first = tuple(refs[: CALIB_PATCHES + VAL_PATCHES])
     return PatchSet(refs=first, labels=None, source=f"the first {len(first)} patches being scored")
+
+
+@contextlib.contextmanager
+def _cache_errors(folder: Path) -> Iterator[None]:
+    """Create the cache folder; an unusable one (a file, read-only) becomes one clear EngineError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".lock").touch()
+    except OSError as exc:
+        raise EngineError(
+            f"cannot use the cache folder {user_cache_dir()} for the starter engine "
+            f"({exc.strerror or exc}: {exc.filename or folder}); set {CACHE_ENV} to a writable "
+            "folder, or pass --engine"
+        ) from exc
+    yield
 
 
 @contextlib.contextmanager

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
+from hcd_edge.atomic import atomic_text
 from hcd_edge.errors import DataError
 from hcd_edge.score.rows import Row
 
@@ -89,19 +88,3 @@ def _write_jsonl(rows: Iterable[Row], fh: TextIO) -> None:
             "message": r.message,
         }
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-@contextlib.contextmanager
-def atomic_text(target: Path) -> Iterator[TextIO]:
-    """A text file at a temporary name beside `target`, renamed onto it when the block succeeds."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,7 +9,9 @@ file an uninterrupted run writes.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -19,10 +21,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from hcd_edge.backends.base import Executor
 from hcd_edge.backends.engine_folder import EngineFolder
-from hcd_edge.errors import DataError
+from hcd_edge.errors import DataError, UsageError, describe_os_error
 from hcd_edge.manifest import Manifest
+from hcd_edge.output_lock import output_lock
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.output import OutputFormat, check_output_path, write_outputs
+from hcd_edge.score.output import OutputFormat, write_outputs
 from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_rows, partial_path
 from hcd_edge.score.pipeline import (
     DEFAULT_BATCH,
@@ -33,6 +36,7 @@ from hcd_edge.score.pipeline import (
 )
 from hcd_edge.score.rows import Counts, Row, batch_rows, split_duplicates
 from hcd_edge.score.sources import PatchRef, collect_patches
+from hcd_edge.score.targets import check_partial_slot, check_targets
 from hcd_edge.score.tta import Tta
 
 if TYPE_CHECKING:
@@ -73,11 +77,14 @@ class ScoreResult:
 
 
 class ScoreInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run: the rows done so far are in `partial`; --resume finishes the job."""
+    """Ctrl-C during a run: when `kept`, the rows done so far are in `partial` and --resume
+    finishes the job; otherwise nothing was kept (no row was done, or --out is a stream)."""
 
-    def __init__(self, partial: Path, saved: int, total: int):
-        super().__init__(f"{saved} of {total} rows saved in {partial}")
-        self.partial, self.saved, self.total = partial, saved, total
+    def __init__(self, partial: Path, saved: int, total: int, kept: bool = True):
+        text = (f"{saved} of {total} rows saved in {partial}" if kept
+                else f"no rows were kept ({saved} of {total} were done)")
+        super().__init__(text)
+        self.partial, self.saved, self.total, self.kept = partial, saved, total, kept
 
 
 @dataclass
@@ -104,9 +111,40 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     but what --resume needs), ScoreInterrupted on Ctrl-C.
     """
     progress = progress or SilentProgress()
+    check_threshold(request.threshold)
     refs = collect_inputs(request)
-    check_output_path(request.out)
-    partial = partial_path(request.out)
+    targets = check_targets(request.out, request.fmt, request.summary, request.resume,
+                            protected_paths(request, refs))
+    if targets.stream:  # rows are logged in a private folder: there is nothing to resume
+        with tempfile.TemporaryDirectory(prefix="hcd-edge-rows-") as tmp:
+            return _score_locked(request, refs, Path(tmp) / "rows.partial", False, progress)
+    with output_lock(request.out):
+        return _score_locked(request, refs, partial_path(request.out), True, progress)
+
+
+def check_threshold(threshold: float | None) -> None:
+    """UsageError unless the threshold is None or a finite probability in [0, 1]."""
+    if threshold is not None and not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        raise UsageError(f"--threshold {threshold} is not a probability in [0, 1]")
+
+
+def protected_paths(request: ScoreRequest, refs: list[PatchRef]) -> list[Path]:
+    """Every file the run reads and must never overwrite: inputs, lists, engine or starter model."""
+    paths = [r.path for r in refs] + [Path(p) for p in request.inputs if not Path(p).is_dir()]
+    if request.engine is None:
+        from hcd_edge.score.default_engine import packaged_starter
+
+        paths.append(Path(request.starter_model or packaged_starter()))
+    elif Path(request.engine).is_dir():
+        paths += [Path(request.engine) / name for name in os.listdir(request.engine)]
+    else:
+        paths.append(Path(request.engine))
+    return paths
+
+
+def _score_locked(request: ScoreRequest, refs: list[PatchRef], partial: Path, keep: bool,
+                  progress: ProgressReporter) -> ScoreResult:
+    check_partial_slot(partial)
     if partial.exists() and not request.resume:
         raise DataError(
             f"{partial} holds rows of an interrupted run: add --resume to finish it, or delete "
@@ -117,13 +155,28 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
     with contextlib.closing(_open_runner(request, engine, progress)) as runner:
         log, done = _open_log(partial, key, request.resume)
+        run = _Run(request, engine, refs, threshold, log, done, progress)
         try:
-            return _Run(request, engine, refs, threshold, log, done, progress).execute(runner)
-        except BaseException:
-            log.close()
+            return run.execute(runner)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):  # a full disk fails the last flush too
+                log.close()
             if log.rows_written == 0 and not done:
                 log.path.unlink(missing_ok=True)  # nothing to resume: leave nothing behind
+            kept = keep and log.path.exists()
+            if isinstance(exc, KeyboardInterrupt) and not (isinstance(exc, ScoreInterrupted) and kept):
+                raise ScoreInterrupted(log.path, run.saved, len(refs), kept=kept) from exc
+            if isinstance(exc, OSError):
+                raise DataError(_write_failed(exc, log.path if kept else None)) from exc
             raise
+
+
+def _write_failed(exc: OSError, partial: Path | None) -> str:
+    what = describe_os_error(exc)
+    if partial is None:
+        return f"scoring stopped: {what}; nothing was kept, run the same command again"
+    return (f"scoring stopped: {what}; the rows done so far are kept in {partial}: "
+            "fix the cause (e.g. free some space), then run the same command with --resume")
 
 
 def collect_inputs(request: ScoreRequest) -> list[PatchRef]:
@@ -235,7 +288,11 @@ class _Run:
         if request.summary is not None:
             from hcd_edge.score.summary import write_summary
 
-            write_summary(request.summary, summary)
+            try:
+                write_summary(request.summary, summary)
+            except OSError as exc:
+                raise DataError(f"the scores are in {', '.join(map(str, outputs))}, but the summary "
+                                f"{request.summary} could not be written: {describe_os_error(exc)}") from exc
         return ScoreResult(counts, outputs, summary, resumed=self.resumed)
 
     def _score(self, pipeline: BatchPipeline) -> None:

@@ -70,6 +70,9 @@ def collect_patches(inputs: Sequence[str | os.PathLike], *, recursive: bool = Fa
             refs.update(patch_ref(q) for q in read_path_list(p))
         elif p.suffix.lower() in PATCH_SUFFIXES or p.is_file() or p.is_symlink():
             refs.add(patch_ref(p))
+        elif p.exists():
+            raise DataError(f"input {p} is not a folder, a patch or a path list file (a FIFO or "
+                            "device?); give regular files or folders")
         else:
             raise DataError(f"input {p} does not exist")
     return sorted(refs, key=sort_key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hcd_edge.manifest import Manifest, write_text_atomic
+from hcd_edge.atomic import write_text_atomic
+from hcd_edge.manifest import Manifest
 from hcd_edge.score.pipeline import BatchPipeline
 from hcd_edge.score.rows import Counts
 

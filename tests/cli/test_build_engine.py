@@ -87,7 +87,6 @@ def test_int8_build_writes_engine_and_reports(run, patches, tmp_path):
             lambda p, t: [p.model, "--precision", "int8", "--calib", _few(p, t)],
             "at least 32 readable",
         ),
-        (lambda p, t: [p.model, "--batch", "64:1:8"], "MIN <= OPT <= MAX"),
         (lambda p, t: [p.model, "--mean", 0.5, 0.5, 0.5], "--mean and --std together"),
     ],
 )
@@ -98,6 +97,14 @@ def test_bad_input_exits_1_with_a_clear_message_and_leaves_nothing(
     assert result.exit_code == 1, result.output
     assert message in result.stderr
     assert _nothing_left(tmp_path) and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("profile", ["64:1:8", "0:0:0", "5:1:2", "abc", "1:2"])
+def test_a_bad_batch_profile_is_a_usage_error_exit_2(run, patches, tmp_path, profile):
+    result = run(patches.model, "--batch", profile, "--backend", "onnxruntime")
+    assert result.exit_code == 2, result.output
+    assert "--batch" in result.stderr and "Traceback" not in result.output
+    assert _nothing_left(tmp_path)
 
 
 def test_existing_output_is_refused_without_force(run, patches, tmp_path):

@@ -58,9 +58,12 @@ def test_changed_engine_file_is_flagged(engine, tmp_path):
     copy = shutil.copytree(engine, tmp_path / "eng")
     (copy / "model.onnx").write_bytes(b"changed")
     result = _inspect(copy)
-    assert result.exit_code == 0 and "PROBLEM" in result.output and "SHA-256" in result.output
+    assert result.exit_code == 1 and "PROBLEM" in result.output and "SHA-256" in result.output
 
 
-def test_missing_engine_exits_1(tmp_path):
+def test_missing_engine_exits_1_naming_it(tmp_path):
     result = _inspect(tmp_path / "nothing")
+    assert result.exit_code == 1 and f"{tmp_path / 'nothing'} does not exist" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = _inspect(tmp_path / "empty")
     assert result.exit_code == 1 and "manifest.json is missing" in result.stderr

@@ -1,0 +1,122 @@
+"""What a scoring run will write, checked before anything is read: nothing it was not asked to
+create is ever overwritten.
+
+The files a run writes (--out, FILE.errors.csv for kaggle, --summary, and FILE.partial /
+FILE.lock beside --out) must each be distinct and must not be, by path, hard link or symbolic
+link, any input patch, input list, or file of the engine folder / starter model. An --out that
+is a stream (/dev/null, /dev/stdout, a FIFO) is written straight: no FILE.partial beside it, so
+no --resume, and no kaggle (its FILE.errors.csv would go beside a device).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcd_edge.atomic import TargetKind, target_kind
+from hcd_edge.errors import DataError, UsageError
+from hcd_edge.output_lock import lock_path
+from hcd_edge.score.output import OutputFormat, check_output_path, errors_path
+from hcd_edge.score.partial import partial_path
+
+
+@dataclass(frozen=True)
+class RunTargets:
+    """The checked outputs of a run."""
+
+    out: Path
+    stream: bool  # --out is a device or FIFO: written straight, no partial file, lock or resume
+    summary: Path | None
+
+
+def check_targets(out: Path, fmt: OutputFormat, summary: Path | None, resume: bool,
+                  protected: Iterable[Path]) -> RunTargets:
+    """RunTargets after the checks above; UsageError (exit 2) or DataError (exit 1) otherwise."""
+    stream = not out.is_dir() and target_kind(out) is TargetKind.STREAM
+    if not stream:  # a device's folder (/dev) need not be writable
+        check_output_path(out)
+    if stream and fmt is OutputFormat.KAGGLE:
+        raise UsageError(f"--out {out} is a device or FIFO, but --format kaggle also writes "
+                         f"{errors_path(out).name} beside it; give a file name")
+    if stream and resume:
+        raise UsageError(f"--out {out} is a device or FIFO: nothing is kept to resume from")
+    if summary is not None:
+        _check_summary(summary)
+    named = [("--out", out)]
+    if fmt is OutputFormat.KAGGLE:
+        named.append(("--out's errors file", errors_path(out)))
+    if summary is not None:
+        named.append(("--summary", summary))
+    if not stream:
+        named += [("--out's partial file", partial_path(out)), ("--out's lock file", lock_path(out))]
+    _check_distinct(named)
+    check_not_inputs(named, protected)
+    return RunTargets(out=out, stream=stream, summary=summary)
+
+
+def check_partial_slot(partial: Path) -> None:
+    """DataError when FILE.partial exists but is not a regular file (a folder, a dangling link)."""
+    if not os.path.lexists(partial):
+        return
+    if partial.is_symlink() or not partial.is_file():
+        what = "a symbolic link" if partial.is_symlink() else "not a regular file"
+        raise DataError(f"{partial} is {what}, so it cannot hold this run's saved rows; "
+                        "move it away and run again")
+
+
+def _check_summary(summary: Path) -> None:
+    if summary.is_dir():
+        raise DataError(f"--summary {summary} is a folder; give a file name, e.g. {summary / 'summary.json'}")
+    folder = summary.parent if str(summary.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"--summary {summary}: the folder {folder} does not exist; create it first")
+    if target_kind(summary) is TargetKind.FILE and not os.access(folder, os.W_OK):
+        raise DataError(f"--summary {summary}: the folder {folder} is not writable")
+
+
+class _Identity:
+    """How two paths are compared: the same file (device, inode), or the same resolved path."""
+
+    def __init__(self) -> None:
+        self.inodes: dict[tuple[int, int], str] = {}
+        self.paths: dict[str, str] = {}
+
+    def add(self, path: Path, label: str) -> None:
+        try:
+            st = os.stat(path)
+            self.inodes.setdefault((st.st_dev, st.st_ino), label)
+        except OSError:  # missing or a dangling link: compare where it points
+            self.paths.setdefault(os.path.realpath(path), label)
+
+    def find(self, path: Path) -> str | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return self.paths.get(os.path.realpath(path))
+        return self.inodes.get((st.st_dev, st.st_ino)) or self.paths.get(os.path.realpath(path))
+
+
+def _check_distinct(named: list[tuple[str, Path]]) -> None:
+    seen = _Identity()
+    for label, path in named:
+        if target_kind(path) is TargetKind.STREAM:
+            continue  # e.g. --out /dev/null --summary /dev/null: both written straight
+        clash = seen.find(path)
+        if clash is not None:
+            raise UsageError(f"{label} {path} is the same file as {clash}; give each its own name")
+        seen.add(path, f"{label} {path}")
+        seen.paths.setdefault(os.path.realpath(path), f"{label} {path}")
+
+
+def check_not_inputs(named: list[tuple[str, Path]], protected: Iterable[Path]) -> None:
+    """UsageError when a (label, path) to be written is, by path or link, one of `protected`."""
+    inputs = _Identity()
+    for path in protected:
+        inputs.add(path, str(path))
+    for label, path in named:
+        clash = inputs.find(path)
+        if clash is not None:
+            raise UsageError(f"{label} {path} is the input {clash}: it would be overwritten; "
+                             "write the output somewhere else")
