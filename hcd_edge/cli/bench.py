@@ -14,7 +14,7 @@ from hcd_edge.cli.options import IntListType, threads_option
 GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
 
 
-@click.command()
+@click.command(short_help="Latency, throughput and AUC of engines per batch size.")
 @click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--batch", "batches", type=IntListType(), default="1,8,64,256", show_default=True,
               help="Batch sizes to measure.")

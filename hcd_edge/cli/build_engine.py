@@ -23,7 +23,7 @@ STAGES = [s.value for s in Stage]
 ACTIVATION_FORMS = [f.value for f in ActivationForm]
 
 
-@click.command("build-engine")
+@click.command("build-engine", short_help="Build an FP32/FP16/INT8 engine from an ONNX model.")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--precision",

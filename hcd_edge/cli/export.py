@@ -11,7 +11,7 @@ from hcd_edge.cli.train import load_train_package
 from hcd_edge.errors import ModelError
 
 
-@click.command("export")
+@click.command("export", short_help="Export a training checkpoint to ONNX with metadata.")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="ONNX file to write.")
 @click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True)

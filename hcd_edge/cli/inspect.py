@@ -34,7 +34,7 @@ SECTIONS = (
 )
 
 
-@click.command("inspect")
+@click.command("inspect", short_help="Show an engine's manifest or an ONNX model's metadata.")
 @click.argument("engine", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the raw manifest JSON.")
 def inspect_engine(engine: Path, as_json: bool) -> None:

@@ -15,7 +15,7 @@ TTA_MODES = ["none", "flip", "dihedral"]
 EXIT_INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
-@click.command()
+@click.command(short_help="Score patches into a CSV, Kaggle or JSONL file.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--engine", type=click.Path(path_type=Path), default=None,
               help="Engine folder (from build-engine). Default: the starter model's engine, "

@@ -27,7 +27,7 @@ def load_train_package():
     return train_package
 
 
-@click.command("train")
+@click.command("train", short_help="Train a model on labelled patches (needs hcd-edge[train]).")
 @click.option("--data", type=click.Path(path_type=Path), required=True,
               help="Labelled patches: a Kaggle folder (train/ + train_labels.csv), class folders 0/ 1/, "
               "or a folder of PCam camelyonpatch_level_2_split_*_{x,y}.h5 files.")
