@@ -50,10 +50,11 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
 
 
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):
+    from hcd_edge.labelled.sets import open_labelled
     from hcd_edge.score.sources import open_patch_set
 
     if val is not None:
-        val_set = open_patch_set(val)
+        val_set = open_labelled(val)
         return val_set, val_set.paths
     if patches is not None:
         return None, open_patch_set(patches, recursive=True).paths

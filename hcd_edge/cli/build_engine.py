@@ -143,6 +143,8 @@ def build_engine(model: Path, **options) -> None:
 
     with library_errors():
         request = _request(model, options)
+        for warning in _training_overlap(request):
+            click.echo(warning, err=True)
         result = run_build(request, ConsoleProgress())
     manifest = result.manifest
     kind = "portable ONNX" if manifest.stage == "onnx" else "engine"
@@ -171,3 +173,21 @@ def _request(model: Path, options: dict):
         hardware_compatibility=options.pop("hardware_compatibility"),
         **options,
     )
+
+
+def _training_overlap(request) -> list[str]:
+    """Warnings for parity patches that are in the model's recorded training split."""
+    from hcd_edge.builders.patches import plan_patches
+    from hcd_edge.errors import HcdEdgeError
+    from hcd_edge.labelled.overlap import training_overlap
+    from hcd_edge.model_info import ModelInfo, read_props
+
+    if request.val is None and request.calib is None:
+        return []
+    try:
+        info = ModelInfo.from_props(read_props(Path(request.onnx)), str(request.onnx))
+    except HcdEdgeError:
+        return []  # the build itself reports an unreadable model
+    plan = plan_patches(request.calib, request.val, request.calib_n, request.val_n)
+    overlaps = training_overlap(plan.val_refs, info.provenance, Path(request.onnx))
+    return [o.warning("parity (--val)") for o in overlaps]

@@ -32,8 +32,8 @@ class Overlap:
         """One line naming the count, e.g. for `build-engine --val` or `evaluate`."""
         role = ROLES.get(self.name, f"are in its {self.name} split")
         return (f"warning: {self.count:,} of {self.total:,} {what} patches are in the model's "
-                f"{self.name} split ({self.list_file}), which {role}: measures on them are optimistic; "
-                "use patches the model never saw (e.g. from `hcd-edge split`)")
+                f"{self.name} split,\n  which {role} ({self.list_file}):\n  measures on them "
+                "are optimistic; use patches it never saw (e.g. from `hcd-edge split`)")
 
 
 def split_lists(provenance: dict, model_file: Path | None = None) -> dict[str, Path]:
