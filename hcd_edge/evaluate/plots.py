@@ -82,8 +82,8 @@ def _errors(plt, evaluation, path: Path) -> Path:
     for ax, i in zip(np.ravel(axes), worst):
         try:
             ax.imshow(tifffile.imread(evaluation.paths[i]))
-        except Exception:  # noqa: BLE001 - a picture is not worth failing the evaluation
-            pass
+        except Exception as exc:  # noqa: BLE001 - a picture is not worth failing the evaluation
+            ax.text(0.5, 0.5, f"unreadable:\n{type(exc).__name__}", ha="center", fontsize=7)
         ax.set_title(f"label {evaluation.labels[i]}, p={evaluation.probabilities[i]:.3f}\n"
                      f"{Path(evaluation.paths[i]).stem[:14]}", fontsize=7)
     fig.suptitle(f"most confident errors ({len(wrong):,} wrong of {len(evaluation.labels):,})")

@@ -12,11 +12,11 @@ def evaluation_text(metrics: dict) -> str:
         f"on {m['n']:,} patches ({m['positives']:,} positive) of {m['source']}"
         + (f"; {m['failed']:,} could not be scored" if m["failed"] else ""),
         f"AUC {_num(m['auc'])} on {m['n']:,} patches of {m['source']}",
-        f"at threshold {m['threshold']:.4g}: accuracy {_num(m['accuracy'])}, sensitivity "
-        f"{_num(m['sensitivity'])}, specificity {_num(m['specificity'])}",
+        (f"at threshold {m['threshold']:.4g}: accuracy {_num(m['accuracy'])}, sensitivity "
+        f"{_num(m['sensitivity'])}, specificity {_num(m['specificity'])}"),
         f"confusion: tn {c['tn']:,}  fp {c['fp']:,}  fn {c['fn']:,}  tp {c['tp']:,}",
-        f"Brier {_num(m['brier'])}, calibration error (ECE, "
-        f"{len(m['calibration']['bins'])} bins) {_num(m['calibration']['ece'])}",
+        (f"Brier {_num(m['brier'])}, calibration error (ECE, "
+        f"{len(m['calibration']['bins'])} bins) {_num(m['calibration']['ece'])}"),
     ]
     return "\n".join(lines)
 

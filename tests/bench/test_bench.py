@@ -84,7 +84,10 @@ def test_bench_cli_writes_documented_json_records(tiny_engine, labelled_patches,
         assert {"engine", "backend", "precision", "batch", "throughput", "latency_ms", "stages_ms", "auc"} <= set(r)
         assert set(r["latency_ms"]) == {"mean", "p50", "p90", "p99"}
         assert 0.0 <= r["auc"] <= 1.0
+        assert r["n"] == 40 and "kaggle layout" in r["auc_source"]
+        assert r["threads"] == 1 and r["device"]
     assert "patches/s" in result.output and tiny_engine.name in result.output
+    assert f"AUC {records[0]['auc']:.4f} on 40 patches of kaggle layout" in result.output
 
 
 def test_bench_accepts_a_bare_onnx_file(tiny_engine, labelled_patches):

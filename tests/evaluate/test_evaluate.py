@@ -126,7 +126,7 @@ def _write_ids(path: Path, ids, folder: Path) -> None:
 
 def test_unreadable_patch_is_counted_and_exits_3(labelled, engine, tmp_path):
     data = Path(shutil.copytree(labelled.root, tmp_path / "data"))
-    first = sorted(labelled.labels)[0]
+    first = min(labelled.labels)
     (data / "train" / f"{first}.tif").write_bytes(b"not a tiff")
     result = run(["evaluate", data, "--engine", engine, "--json", tmp_path / "m.json"])
     assert result.exit_code == 3

@@ -35,7 +35,7 @@ def test_path_label_and_id_label_folder_lists(labelled, tmp_path):
 
 
 def test_id_label_folder_list_finds_class_folders(labelled, tmp_path):
-    pid = sorted(labelled.labels)[0]
+    pid = min(labelled.labels)
     label = labelled.labels[pid]
     (tmp_path / "classes" / str(label)).mkdir(parents=True)
     shutil.copy(labelled.root / "train" / f"{pid}.tif", tmp_path / "classes" / str(label))
