@@ -32,7 +32,7 @@ def throughput_ratios(records) -> list[float | None]:
         return []
     first = records[0].engine
     base = {r.batch: r.throughput for r in records if r.engine == first}
-    return [r.throughput / base[r.batch] if r.batch in base and base[r.batch] else None for r in records]
+    return [r.throughput / base[r.batch] if base.get(r.batch) else None for r in records]
 
 
 def records_table(records):

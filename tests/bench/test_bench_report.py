@@ -53,8 +53,8 @@ def test_ratio_is_against_the_first_engine_at_the_same_batch():
 def test_auc_lines_name_count_and_source_once_per_engine():
     assert auc_lines(RECORDS) == [
         "hcdnet-fp32-onnxruntime: AUC 0.9300 on 1,000 patches of kaggle layout /data (train_labels.csv)",
-        "hcdnet-int8-onnxruntime-with-a-long-name: AUC 0.9200 on 1,000 patches of kaggle layout "
-        "/data (train_labels.csv)",
+        ("hcdnet-int8-onnxruntime-with-a-long-name: AUC 0.9200 on 1,000 patches of kaggle layout "
+        "/data (train_labels.csv)"),
     ]
     assert auc_lines([record("x", 1, 1.0, auc=None)]) == []
 

@@ -82,8 +82,9 @@ def test_missing_engine_exits_1_and_lists_the_engines_there(engine, tmp_path):
 
 
 def test_an_onnx_model_shows_its_metadata(tmp_path):
-    from hcd_edge.model_info import ModelInfo, read_props, write_props
     import onnx
+
+    from hcd_edge.model_info import ModelInfo, read_props, write_props
 
     model = write_tiny_cnn(tmp_path / "m.onnx", threshold=0.25)
     proto = onnx.load(str(model))
