@@ -8,14 +8,14 @@ development environment must give byte-identical graphs.
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import json
 import subprocess
 import sys
-import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
