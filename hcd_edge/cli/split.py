@@ -18,8 +18,11 @@ from hcd_edge.cli.errors import library_errors
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for train.csv, val.csv and split.json.")
 @click.option("--recursive", is_flag=True, help="Look for unlabelled patches in subfolders too.")
+@click.option("--folders", is_flag=True,
+              help="Also write OUT/train/ and OUT/val/ as Kaggle-layout folders of symlinks "
+                   "(for train --data, which takes folders).")
 @click.option("--force", is_flag=True, help="Replace existing lists in --out.")
-def split(data, val_fraction, seed, out, recursive, force):
+def split(data, val_fraction, seed, out, recursive, folders, force):
     """Split DATA (labelled folders or label CSVs, or plain patch folders) into train.csv and
     val.csv, stratified by label when labelled.
 
@@ -27,14 +30,16 @@ def split(data, val_fraction, seed, out, recursive, force):
     folder is: train --data, build-engine --calib/--val, evaluate, score, bench --val.
     """
     from hcd_edge.labelled.sets import open_labelled_sets
-    from hcd_edge.labelled.split import write_split
+    from hcd_edge.labelled.split import link_folders, write_split
 
     with library_errors():
         patches = open_labelled_sets(data, recursive=recursive)
         result = write_split(patches, out, val_fraction, seed, force=force)
+        linked = link_folders(patches, out, result) if folders else {}
     for name, path in result.files.items():
         positives = result.positives[name]
         extra = "" if positives is None else f" ({positives:,} positive)"
-        click.echo(f"{name}: {result.counts[name]:,} patches{extra} -> {path}")
+        also = f" and {linked[name]}/" if name in linked else ""
+        click.echo(f"{name}: {result.counts[name]:,} patches{extra} -> {path}{also}")
     kind = "stratified by label" if result.stratified else "random"
     click.echo(f"{kind}, seed {seed}, from {patches.source}")

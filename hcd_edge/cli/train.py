@@ -84,7 +84,12 @@ def train(**options) -> None:
     click.echo(f"validation AUC {m['auc']:.4f}, accuracy {m['accuracy']:.4f} at threshold "
                f"{m['threshold']:.3f} (best epoch {m['best_epoch']}); wrote {result.best}, "
                f"{result.out / 'metrics.json'} and {result.out / 'plots'}")
-    click.echo(f"next: hcd-edge export {result.best} -o model.onnx")
+    click.echo(f"next: {export_hint(result.out)}")
+
+
+def export_hint(run: Path) -> str:
+    """The export command for a run folder (the README's workflow uses the same paths)."""
+    return f"hcd-edge export {Path(run) / 'best.pt'} -o {Path(run) / 'model.onnx'}"
 
 
 def _config(pkg, o: dict):

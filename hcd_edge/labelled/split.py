@@ -64,6 +64,32 @@ def write_split(patches: PatchSet, out: Path, val_fraction: float, seed: int, *,
     return SplitResult(files, counts, positives, stratified)
 
 
+def link_folders(patches: PatchSet, out: Path, result: SplitResult) -> dict[str, Path]:
+    """out/NAME/ as Kaggle-layout folders (train/<id>.tif symlinks + train_labels.csv) of each list,
+    for commands that take folders only (train --data)."""
+    from hcd_edge.labelled.sets import read_label_list
+    from hcd_edge.score.sources import KAGGLE_LABELS
+
+    if patches.labels is None:
+        raise DataError("--folders needs labelled patches (a Kaggle folder, class folders or a label CSV)")
+    folders = {}
+    for name, list_file in result.files.items():
+        listed = read_label_list(list_file)
+        folder = Path(out) / name
+        images = folder / "train"
+        images.mkdir(parents=True, exist_ok=True)
+        lines = ["id,label"]
+        for ref, label in zip(listed.refs, listed.labels):  # type: ignore[arg-type]
+            link = images / f"{ref.id}.tif"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(ref.path.resolve())
+            lines.append(f"{ref.id},{int(label)}")
+        write_text_atomic(folder / KAGGLE_LABELS, "\n".join(lines) + "\n")
+        folders[name] = folder
+    return folders
+
+
 def _stratifiable(patches: PatchSet, n_val: int) -> bool:
     if patches.labels is None:
         return False

@@ -57,3 +57,15 @@ def test_existing_lists_are_kept_without_force(labelled, tmp_path):
     again = run("split", labelled.root, "--seed", "9", "--out", tmp_path / "s")
     assert again.exit_code == 1 and "--force" in again.stderr
     assert run("split", labelled.root, "--seed", "9", "--out", tmp_path / "s", "--force").exit_code == 0
+
+
+def test_folders_are_kaggle_layouts_of_the_lists(labelled, tmp_path):
+    result = run("split", labelled.root, "--out", tmp_path / "s", "--folders")
+    assert result.exit_code == 0, result.stderr
+    for name in ("train", "val"):
+        folder = open_labelled(tmp_path / "s" / name)
+        listed = open_labelled(tmp_path / "s" / f"{name}.csv")
+        assert "kaggle layout" in folder.source
+        assert [r.id for r in folder.refs] == [r.id for r in listed.refs]
+        assert list(folder.labels) == list(listed.labels)
+        assert all(r.path.is_symlink() and r.path.resolve().exists() for r in folder.refs)
