@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import library_errors
-from hcd_edge.cli.train import load_train_package
+from hcd_edge.cli.train import count_text, load_train_package
 from hcd_edge.errors import ModelError
 
 
@@ -26,5 +26,6 @@ def export(checkpoint: Path, output: Path, opset: int, force: bool) -> None:
     info = result.info
     auc = info.metrics.get("auc")
     click.echo(f"wrote {result.path} ({info.architecture}, opset {opset}, threshold {info.threshold:.3f}"
-               + (f", validation AUC {auc:.4f}" if isinstance(auc, float) else "") + ")")
+               + (f", validation AUC {auc:.4f} on {count_text(info.metrics.get('n'))} patches of "
+                  "the run's validation split" if isinstance(auc, float) else "") + ")")
     click.echo(f"parity: max |delta logit| {result.max_abs_diff:.2g} between torch and ONNX Runtime")

@@ -81,10 +81,16 @@ def train(**options) -> None:
         resume, force = options.pop("resume"), options.pop("force")
         result = pkg.train(_config(pkg, options), ConsoleProgress(), resume=resume, overwrite=force)
     m = result.metrics
-    click.echo(f"validation AUC {m['auc']:.4f}, accuracy {m['accuracy']:.4f} at threshold "
+    click.echo(f"validation AUC {m['auc']:.4f} on {count_text(m.get('n'))} patches of the run's "
+               f"validation split ({result.out / 'split'}), accuracy {m['accuracy']:.4f} at threshold "
                f"{m['threshold']:.3f} (best epoch {m['best_epoch']}); wrote {result.best}, "
                f"{result.out / 'metrics.json'} and {result.out / 'plots'}")
     click.echo(f"next: {export_hint(result.out)}")
+
+
+def count_text(n: object) -> str:
+    """n with thousands separators, or '?' when a record lacks it."""
+    return f"{n:,}" if isinstance(n, int) else "?"
 
 
 def export_hint(run: Path) -> str:

@@ -58,7 +58,7 @@ def test_readme_export_step_is_the_command_train_suggests():
 
 def test_engines_readme_links_to_existing_readme_sections():
     text = (ROOT / "engines" / "README.md").read_text()
-    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", README, flags=re.M)}
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", README, flags=re.MULTILINE)}
     links = re.findall(r"\(\.\./README\.md#([^)]+)\)", text)
     assert links and all(link in anchors for link in links), (links, sorted(anchors))
 
