@@ -21,7 +21,7 @@ from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat
 from hcd_edge.score.pipeline import DEFAULT_BATCH
 from hcd_edge.score.run import ScoreRequest, score
-from hcd_edge.score.sources import PatchSet, patch_ref, sort_key
+from hcd_edge.score.sources import PatchRef, PatchSet, patch_ref, sort_key
 from hcd_edge.score.tta import Tta
 
 
@@ -54,7 +54,7 @@ class Evaluation:
 def evaluate(request: EvaluateRequest, progress: ProgressReporter | None = None) -> Evaluation:
     """Score request.data with the engine and measure it against the labels (see Evaluation)."""
     progress = progress or SilentProgress()
-    patches = require_labels(open_labelled_sets(request.data), "evaluate:")
+    patches = resolved_files(require_labels(open_labelled_sets(request.data), "evaluate:"))
     if len(patches) == 0:
         raise DataError(f"{patches.source} holds no patches")
     with tempfile.TemporaryDirectory(prefix="hcd-edge-evaluate-") as tmp:
@@ -69,11 +69,27 @@ def evaluate(request: EvaluateRequest, progress: ProgressReporter | None = None)
     return _measure(patches, scored, result.summary)
 
 
+def resolved_files(patches: PatchSet) -> PatchSet:
+    """The set with absolute, link-free paths, each file once (first label kept), sorted as
+    `score` sorts its inputs, so score's rows line up with the set's patches one to one."""
+    assert patches.labels is not None
+    first: dict[Path, int] = {}
+    refs: list[PatchRef] = []
+    for ref, label in zip(patches.refs, patches.labels):
+        resolved = patch_ref(ref.path.resolve())
+        if resolved.path not in first:
+            first[resolved.path] = int(label)
+            refs.append(resolved)
+    refs.sort(key=sort_key)
+    labels = np.array([first[r.path] for r in refs], dtype=np.int8)
+    return PatchSet(refs=tuple(refs), labels=labels, source=patches.source)
+
+
 def _write_path_list(patches: PatchSet, target: Path) -> Path:
     with open(target, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["path"])
-        writer.writerows([str(p.resolve())] for p in patches.paths)
+        writer.writerows([str(p)] for p in patches.paths)
     return target
 
 
@@ -84,16 +100,10 @@ def _read_scores(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _row_of_each_patch(patches: PatchSet, rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    """(probability text, message) per patch of the set: score sorts the resolved paths it reads."""
-    resolved = [patch_ref(p.resolve()) for p in patches.paths]
-    order = sorted(range(len(resolved)), key=lambda i: sort_key(resolved[i]))
-    if len(rows) != len(order) or any(rows[k][0] != resolved[i].id for k, i in enumerate(order)):
-        raise DataError(f"the score rows of {patches.source} do not match its patches "
-                        "(two inputs name the same file?)")
-    found: list[tuple[str, str]] = [("", "")] * len(order)
-    for k, i in enumerate(order):
-        found[i] = rows[k][1:]
-    return found
+    """(probability text, message) per patch of a resolved_files set, from score's rows."""
+    if len(rows) != len(patches) or any(row[0] != ref.id for row, ref in zip(rows, patches.refs)):
+        raise DataError(f"the score rows of {patches.source} do not line up with its patches")
+    return [row[1:] for row in rows]
 
 
 def _measure(patches: PatchSet, rows: list[tuple[str, str, str]], summary: dict) -> Evaluation:

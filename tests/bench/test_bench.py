@@ -125,3 +125,14 @@ def test_bench_cli_times_generated_patches_without_val_or_patches(tiny_engine, t
     assert "generated patches" in result.output
     (record,) = json.loads(out.read_text())
     assert record["batch"] == 2 and record["auc"] is None and record["throughput"] > 0
+
+
+def test_bench_val_takes_a_labels_csv(tiny_engine, labelled_patches, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, [
+        "bench", str(tiny_engine), "--batch", "1", "--seconds", "0.02", "--warmup", "0",
+        "--val", str(labelled_patches / "train_labels.csv"), "--json", str(out), "--threads", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(out.read_text())
+    assert record["n"] == 40 and "label list" in record["auc_source"] and record["auc"] is not None

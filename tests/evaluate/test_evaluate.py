@@ -133,3 +133,24 @@ def test_unreadable_patch_is_counted_and_exits_3(labelled, engine, tmp_path):
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n"] == 119 and m["failed"] == 1
     assert "1 patches could not be scored" in result.stderr
+
+
+def test_plots_without_matplotlib_say_how_to_install_it(labelled, engine, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = run(["evaluate", labelled.root, "--engine", engine, "--plots", tmp_path / "plots"])
+    assert result.exit_code == 1
+    assert "--plots needs matplotlib" in result.stderr and "pip install" in result.stderr
+
+
+def test_the_same_files_given_twice_are_evaluated_once(labelled, engine, tmp_path):
+    linked = tmp_path / "linked"
+    (linked / "train").mkdir(parents=True)
+    for pid in labelled.labels:
+        (linked / "train" / f"{pid}.tif").symlink_to(labelled.root / "train" / f"{pid}.tif")
+    (linked / "train_labels.csv").write_text((labelled.root / "train_labels.csv").read_text())
+    result = run(["evaluate", labelled.root, linked, "--engine", engine, "--json", tmp_path / "m.json"])
+    assert result.exit_code == 0, result.stderr
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["n"] == 120 and m["failed"] == 0
