@@ -3,8 +3,9 @@ absent from a `pip install .` (the editable install used in development still fi
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
