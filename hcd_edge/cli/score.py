@@ -24,7 +24,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for a Ctrl-C
               help="Output file [default: scores.csv, or scores.jsonl for --format jsonl].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv: id,probability,label,status,message. kaggle: id,label (the probability) "
-                   "with failures in FILE.errors.csv. jsonl: one object per patch.")
+                   "with failures (if any) in FILE.errors.csv. jsonl: one object per patch.")
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
               help="Patches per batch.")
 @threads_option
