@@ -154,14 +154,15 @@ def bench_target(target: BenchTarget, paths: Sequence[Path], config: BenchConfig
     records = []
     with target.open() as ex:
         auc, n = measure_auc(ex, val, config.decode_threads) if val is not None else (None, 0)
-        context = {"n": n if auc is not None else None,
-                   "auc_source": val.source if auc is not None and val is not None else None,
-                   "threads": config.threads or os.cpu_count() or 1, "device": device_name(ex.backend)}
+        measured = auc is not None and val is not None
+        source = val.source if measured and val is not None else None
+        threads, device = config.threads or os.cpu_count() or 1, device_name(ex.backend)
         for batch in config.batches:
             if batch > ex.max_batch:
                 continue
             record = _bench_batch(ex, target, paths, batch, config, auc)
-            record = replace(record, **context)
+            record = replace(record, n=n if measured else None, auc_source=source,
+                             threads=threads, device=device)
             records.append(record)
             if on_record is not None:
                 on_record(record)

@@ -97,7 +97,8 @@ def describe_model(architecture: str, metrics: dict, provenance: dict, prefix: b
     auc = metrics.get("auc")
     if not isinstance(auc, (int, float)):
         return head + "no validation metrics recorded"
-    split = provenance.get("split") if isinstance(provenance.get("split"), dict) else {}
+    recorded = provenance.get("split")
+    split: dict = recorded if isinstance(recorded, dict) else {}
     n = metrics.get("n", split.get("n_val"))
     where = f" on {n:,} patches" if isinstance(n, int) else ""
     how = f" (train's {split.get('kind', 'held-out')} split, seed {split['seed']})" if "seed" in split else ""

@@ -72,7 +72,8 @@ def read_label_list(csv_path: Path) -> PatchSet:
     """A labelled PatchSet from an `id,label`, `path,label` or `id,label,folder` CSV."""
     rows = _csv_rows(csv_path)
     header = [h.strip().lower() for h in rows[0]]
-    col = {name: header.index(name) for name in ("id", "label", "path", "folder") if name in header}
+    col: dict[str, int] = {name: header.index(name) for name in ("id", "label", "path", "folder")
+                           if name in header}
     pairs: list[tuple[PatchRef, int]] = []
     for line_no, row in enumerate(rows[1:], start=2):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):

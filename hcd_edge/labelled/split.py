@@ -106,6 +106,6 @@ def _list_text(patches: PatchSet, rows: np.ndarray, out: Path) -> str:
     for i in rows:
         ref = patches.refs[int(i)]
         path = os.path.relpath(ref.path.resolve(), base)
-        fields = [path, ref.id] + ([int(patches.labels[int(i)])] if labelled else [])  # type: ignore[index]
-        writer.writerow(fields)
+        label = [str(int(patches.labels[int(i)]))] if patches.labels is not None else []
+        writer.writerow([path, ref.id, *label])
     return buffer.getvalue()
