@@ -29,11 +29,13 @@ def split(data, val_fraction, seed, out, recursive, folders, force):
     The lists (columns path,id,label; paths relative to --out) are accepted wherever a
     folder is: train --data, build-engine --calib/--val, evaluate, score, bench --val.
     """
-    from hcd_edge.labelled.sets import open_labelled_sets
+    from hcd_edge.labelled.sets import open_labelled_sets, require_labels
     from hcd_edge.labelled.split import link_folders, write_split
 
     with library_errors():
         patches = open_labelled_sets(data, recursive=recursive)
+        if folders:
+            require_labels(patches, "--folders needs labelled patches:")
         result = write_split(patches, out, val_fraction, seed, force=force)
         linked = link_folders(patches, out, result) if folders else {}
     for name, path in result.files.items():

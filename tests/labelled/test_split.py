@@ -69,3 +69,17 @@ def test_folders_are_kaggle_layouts_of_the_lists(labelled, tmp_path):
         assert [r.id for r in folder.refs] == [r.id for r in listed.refs]
         assert list(folder.labels) == list(listed.labels)
         assert all(r.path.is_symlink() and r.path.resolve().exists() for r in folder.refs)
+
+
+def test_unlabelled_folder_splits_at_random_and_refuses_folders(tmp_path):
+    from tests.score.helpers import write_patch_folder
+
+    write_patch_folder(tmp_path / "plain", 10)
+    result = run("split", tmp_path / "plain", "--val", "0.3", "--out", tmp_path / "s")
+    assert result.exit_code == 0, result.stderr
+    val = read(tmp_path / "s" / "val.csv")
+    assert len(val) == 3 and set(val[0]) == {"path", "id"} and "random" in result.stdout
+    assert open_labelled(tmp_path / "s" / "val.csv").labels is None
+    refused = run("split", tmp_path / "plain", "--out", tmp_path / "t", "--folders")
+    assert refused.exit_code == 1 and "--folders needs labelled patches" in refused.stderr
+    assert not (tmp_path / "t").exists()  # refused before writing anything
