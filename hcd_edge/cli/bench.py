@@ -40,6 +40,8 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     with library_errors(), tempfile.TemporaryDirectory(prefix="hcd-edge-bench-") as tmp:
         val_set, paths = _inputs(val, patches, Path(tmp))
         targets = [resolve_target(e, threads) for e in engines]
+        if val_set is not None:
+            _warn_training_overlap(engines, val_set)
         records = []
         for target in targets:
             records += bench_target(target, paths, config, val_set, on_record=progress_line)
@@ -47,6 +49,16 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     if json_path is not None:
         write_text_atomic(json_path, json.dumps([r.to_dict() for r in records], indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
+
+
+def _warn_training_overlap(engines, val_set) -> None:
+    """A warning per engine whose model's recorded training split holds --val patches."""
+    from hcd_edge.labelled.overlap import recorded_provenance, training_overlap
+
+    for engine in engines:
+        provenance, model_file = recorded_provenance(engine)
+        for overlap in training_overlap(val_set.refs, provenance, model_file):
+            click.echo(f"{engine}: " + overlap.warning("--val"), err=True)
 
 
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):

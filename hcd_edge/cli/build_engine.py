@@ -178,16 +178,11 @@ def _request(model: Path, options: dict):
 def _training_overlap(request) -> list[str]:
     """Warnings for parity patches that are in the model's recorded training split."""
     from hcd_edge.builders.patches import plan_patches
-    from hcd_edge.errors import HcdEdgeError
-    from hcd_edge.labelled.overlap import training_overlap
-    from hcd_edge.model_info import ModelInfo, read_props
+    from hcd_edge.labelled.overlap import recorded_provenance, training_overlap
 
-    if request.val is None and request.calib is None:
+    provenance, model_file = recorded_provenance(Path(request.onnx))
+    if request.val is None and request.calib is None or model_file is None:
         return []
-    try:
-        info = ModelInfo.from_props(read_props(Path(request.onnx)), str(request.onnx))
-    except HcdEdgeError:
-        return []  # the build itself reports an unreadable model
     plan = plan_patches(request.calib, request.val, request.calib_n, request.val_n)
-    overlaps = training_overlap(plan.val_refs, info.provenance, Path(request.onnx))
+    overlaps = training_overlap(plan.val_refs, provenance, model_file)
     return [o.warning("parity (--val)") for o in overlaps]

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from hcd_edge.errors import DataError
-from hcd_edge.labelled.overlap import Overlap, training_overlap
+from hcd_edge.labelled.overlap import Overlap, recorded_provenance, training_overlap
 from hcd_edge.labelled.sets import open_labelled_sets, require_labels
-from hcd_edge.manifest import read_manifest
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat
 from hcd_edge.score.pipeline import DEFAULT_BATCH
@@ -120,9 +119,8 @@ def _measure(patches: PatchSet, rows: list[tuple[str, str, str]], summary: dict)
     labels = patches.labels[kept].astype(np.int64)
     probabilities = np.asarray(probs, dtype=np.float64)
     metrics = evaluation_metrics(labels, probabilities, summary["threshold"])
-    manifest = read_manifest(Path(summary["engine"]))
-    overlaps = training_overlap([patches.refs[i] for i in kept], _provenance(manifest),
-                                Path(manifest.source_onnx))
+    provenance, model_file = recorded_provenance(Path(summary["engine"]))
+    overlaps = training_overlap([patches.refs[i] for i in kept], provenance, model_file)
     metrics.update(
         source=patches.source, failed=len(failed), engine=summary["engine"],
         engine_name=summary["engine_name"], backend=summary["backend"],
@@ -131,7 +129,3 @@ def _measure(patches: PatchSet, rows: list[tuple[str, str, str]], summary: dict)
     )
     return Evaluation(metrics, [patches.refs[i].path for i in kept], labels, probabilities, overlaps, failed)
 
-
-def _provenance(manifest) -> dict:
-    provenance = manifest.model.get("provenance") if isinstance(manifest.model, dict) else None
-    return provenance if isinstance(provenance, dict) else {}

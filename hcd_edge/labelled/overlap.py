@@ -36,6 +36,24 @@ class Overlap:
                 "are optimistic; use patches it never saw (e.g. from `hcd-edge split`)")
 
 
+def recorded_provenance(target: Path) -> tuple[dict, Path | None]:
+    """(the model's provenance, its ONNX file) for an engine folder or an .onnx file; ({}, None)
+    when neither records one."""
+    from hcd_edge.errors import HcdEdgeError
+    from hcd_edge.manifest import read_manifest
+    from hcd_edge.model_info import ModelInfo, read_props
+
+    target = Path(target)
+    try:
+        if target.is_dir():
+            manifest = read_manifest(target)
+            provenance = manifest.model.get("provenance") if isinstance(manifest.model, dict) else None
+            return (provenance if isinstance(provenance, dict) else {}), Path(manifest.source_onnx)
+        return ModelInfo.from_props(read_props(target), str(target)).provenance, target
+    except HcdEdgeError:
+        return {}, None
+
+
 def split_lists(provenance: dict, model_file: Path | None = None) -> dict[str, Path]:
     """{name: csv} of the model's recorded split lists that exist on this machine."""
     found: dict[str, Path] = {}

@@ -136,3 +136,21 @@ def test_bench_val_takes_a_labels_csv(tiny_engine, labelled_patches, tmp_path):
     assert result.exit_code == 0, result.output
     (record,) = json.loads(out.read_text())
     assert record["n"] == 40 and "label list" in record["auc_source"] and record["auc"] is not None
+
+
+def test_bench_warns_when_val_patches_trained_the_model(tiny_engine, labelled_patches, tmp_path):
+    from hcd_edge.manifest import read_manifest, write_manifest
+
+    run_dir = tmp_path / "runs" / "r"
+    (run_dir / "split").mkdir(parents=True)
+    (run_dir / "split" / "train.csv").write_text(
+        "id,label,folder\n" + "".join(f"p{i:03d},{i % 2},{labelled_patches}\n" for i in range(10)))
+    manifest = read_manifest(tiny_engine)
+    manifest.model = {"provenance": {"run": str(run_dir)}}
+    write_manifest(tiny_engine, manifest)
+    result = CliRunner().invoke(main, [
+        "bench", str(tiny_engine), "--batch", "1", "--seconds", "0.02", "--warmup", "0",
+        "--val", str(labelled_patches), "--threads", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "warning: 10 of 40 --val patches are in the model's train split" in result.stderr
