@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 # The torch build pinned for CI and development machines (a CPU box can use any torch >= 2.3: torch.amp.GradScaler).
 TORCH_PKGS ?= torch==2.14.1 torchvision==0.29.1
+# PyPI's Linux x86 torch wheels are the CUDA build (about 6 GB with the nvidia-* wheels). Where
+# PyTorch's own index is reachable, `make test TORCH_INDEX=https://download.pytorch.org/whl/cpu`
+# installs the same version's CPU build (about 200 MB) instead.
+TORCH_INDEX ?=
 NATIVE_SRC := setup.py pyproject.toml $(wildcard csrc/*.c csrc/*.h csrc/*.pyx csrc/*.pxd)
 
 .PHONY: demo test bench gpu-check fuzz docs lint clean help
@@ -27,7 +31,7 @@ $(VENV)/.stamp-core: $(PY) $(NATIVE_SRC)
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core
-	$(PIP) install $(TORCH_PKGS)
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH_PKGS)
 	$(PIP) install -e ".[dev,train,bench,openvino,ray]"
 	# tensorrt-stubs declares a dependency on tensorrt itself, which cannot install here.
 	$(PIP) install --no-deps tensorrt-stubs

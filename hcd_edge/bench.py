@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ class BenchRecord:
     auc: float | None  # ROC AUC on --val, None without labels
     engine_size_mb: float
     iterations: int
+    n: int | None = None  # patches the AUC was computed on (readable --val patches)
+    auc_source: str | None = None  # where those patches came from
+    threads: int | None = None  # inference threads used (CPU backends); decode used the same
+    device: str = ""  # CPU brand or GPU name the measurement ran on
 
     def to_dict(self) -> dict:
         """The JSON record (keys as documented in the README)."""
@@ -117,13 +122,18 @@ def stage_split(ex: Executor, decode_s: float) -> dict:
 
 def evaluate_auc(ex: Executor, patch_set: PatchSet, threads: int | None) -> float | None:
     """ROC AUC of the engine over a labelled patch set (None without labels or one class)."""
+    return measure_auc(ex, patch_set, threads)[0]
+
+
+def measure_auc(ex: Executor, patch_set: PatchSet, threads: int | None) -> tuple[float | None, int]:
+    """(ROC AUC, readable patches it was computed on); (None, 0) without labels or one class."""
     from sklearn.metrics import roc_auc_score
 
     if patch_set.labels is None or len(set(patch_set.labels.tolist())) < 2:
-        return None
+        return None, 0
     probs = score_patch_set(ex, patch_set, threads)
     ok = ~np.isnan(probs)
-    return float(roc_auc_score(patch_set.labels[ok], probs[ok]))
+    return float(roc_auc_score(patch_set.labels[ok], probs[ok])), int(ok.sum())
 
 
 def score_patch_set(ex: Executor, patch_set: PatchSet, threads: int | None) -> np.ndarray:
@@ -144,11 +154,16 @@ def bench_target(target: BenchTarget, paths: Sequence[Path], config: BenchConfig
     """Measure one engine at every batch size of the config (skipping those over its max batch)."""
     records = []
     with target.open() as ex:
-        auc = evaluate_auc(ex, val, config.decode_threads) if val is not None else None
+        auc, n = measure_auc(ex, val, config.decode_threads) if val is not None else (None, 0)
+        measured = auc is not None and val is not None
+        source = val.source if measured and val is not None else None
+        threads, device = config.threads or os.cpu_count() or 1, device_name(ex.backend)
         for batch in config.batches:
             if batch > ex.max_batch:
                 continue
             record = _bench_batch(ex, target, paths, batch, config, auc)
+            record = replace(record, n=n if measured else None, auc_source=source,
+                             threads=threads, device=device)
             records.append(record)
             if on_record is not None:
                 on_record(record)
@@ -176,6 +191,17 @@ def _bench_batch(ex: Executor, target: BenchTarget, paths: Sequence[Path], batch
         engine_size_mb=target.size_mb,
         iterations=len(samples),
     )
+
+
+def device_name(backend: str) -> str:
+    """The GPU's name for TensorRT, else the CPU's brand."""
+    from hcd_edge.device_info import describe_cpu, describe_gpu
+
+    if backend == "tensorrt":
+        gpu = describe_gpu()
+        if gpu is not None:
+            return str(gpu["name"])
+    return str(describe_cpu()["brand"])
 
 
 def resolve_target(path: Path, threads: int | None) -> BenchTarget:

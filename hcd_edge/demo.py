@@ -1,7 +1,8 @@
 """`make demo` / `python -m hcd_edge.demo`: the whole path on generated patches, one command.
 
-generate patches -> build an INT8 CPU engine of the starter model (parity gate on) and its FP32
-twin -> score the folder -> bench both. Each step is the `hcd-edge` command a user would type,
+generate patches -> split off held-out patches -> build an INT8 CPU engine of the starter model
+(calibrated on one part, gated on the other) and its FP32 twin -> score the folder -> evaluate
+on the held-out patches -> bench both. Each step is the `hcd-edge` command a user would type,
 printed before it runs, so the demo doubles as a tutorial. Generated patches have no tissue in
 them: the scores show that the pipeline works, never anything about a patient.
 """
@@ -41,6 +42,10 @@ class DemoPlan:
         """The generated Kaggle-layout folder."""
         return self.out / "patches"
 
+    def split_list(self, name: str) -> Path:
+        """split/train.csv or split/val.csv (hcd-edge split)."""
+        return self.out / "split" / f"{name}.csv"
+
     def engine(self, precision: str) -> Path:
         """The engine folder of one precision."""
         return self.out / "engines" / f"starter-{precision}"
@@ -52,9 +57,13 @@ def steps(plan: DemoPlan, starter: Path) -> list[tuple[str, list[str]]]:
     return [
         ("Generate H&E-like patches in the Kaggle layout",
          ["synth", str(plan.patch_dir), "-n", str(plan.patches), "--seed", str(plan.seed), "--force"]),
+        ("Hold out 20% of the patches: calibration never sees them, evaluation uses only them",
+         ["split", str(plan.patch_dir), "--val", "0.2", "--seed", str(plan.seed),
+          "--out", str(out / "split"), "--force"]),
         ("Build an INT8 ONNX Runtime engine of the starter model, gated against FP32",
          ["build-engine", str(starter), "--precision", "int8", "--backend", "onnxruntime",
-          "--calib", str(plan.patch_dir), "--out", str(plan.engine("int8")), "--force"]),
+          "--calib", str(plan.split_list("train")), "--val", str(plan.split_list("val")),
+          "--out", str(plan.engine("int8")), "--force"]),
         ("Build the FP32 engine to compare with",
          ["build-engine", str(starter), "--precision", "fp32", "--backend", "onnxruntime",
           "--out", str(plan.engine("fp32")), "--force"]),
@@ -63,10 +72,13 @@ def steps(plan: DemoPlan, starter: Path) -> list[tuple[str, list[str]]]:
         ("Score every patch with the INT8 engine",
          ["score", str(plan.patch_dir / "train"), "--engine", str(plan.engine("int8")),
           "--out", str(out / "scores.csv"), "--summary", str(out / "summary.json")]),
-        ("Benchmark FP32 against INT8 (latency, throughput, AUC on the generated labels)",
+        ("Evaluate the INT8 engine on the held-out patches (AUC, confusion, calibration)",
+         ["evaluate", str(plan.split_list("val")), "--engine", str(plan.engine("int8")),
+          "--json", str(out / "evaluation.json")]),
+        ("Benchmark FP32 against INT8 (latency, throughput, AUC on the held-out patches)",
          ["bench", str(plan.engine("fp32")), str(plan.engine("int8")), "--batch", "1,64",
-          "--seconds", str(plan.bench_seconds), "--warmup", "0.5", "--val", str(plan.patch_dir),
-          "--json", str(out / "bench.json")]),
+          "--seconds", str(plan.bench_seconds), "--warmup", "0.5",
+          "--val", str(plan.split_list("val")), "--json", str(out / "bench.json")]),
     ]
 
 
@@ -92,7 +104,8 @@ def outputs_summary(plan: DemoPlan) -> str:
                      f"({summary.get('precision')} {summary.get('backend')})")
     for label, path in (("patches", plan.patch_dir), ("INT8 engine", plan.engine("int8")),
                         ("FP32 engine", plan.engine("fp32")), ("scores", plan.out / "scores.csv"),
-                        ("run summary", summary_path), ("benchmark", plan.out / "bench.json")):
+                        ("run summary", summary_path), ("evaluation", plan.out / "evaluation.json"),
+                        ("benchmark", plan.out / "bench.json")):
         lines.append(f"  {label:12s} {path}")
     return "\n".join(lines)
 

@@ -128,8 +128,11 @@ def write_manifest(folder: Path, manifest: Manifest) -> Path:
 def read_manifest(folder: Path) -> Manifest:
     """Read and parse folder/manifest.json; raises EngineError when missing or malformed."""
     path = Path(folder) / MANIFEST_NAME
+    if not Path(folder).exists():
+        raise EngineError(f"no such engine folder: {folder}{_engines_beside(Path(folder))}")
     if not path.is_file():
-        raise EngineError(f"{folder} is not an engine folder: {MANIFEST_NAME} is missing")
+        raise EngineError(f"{folder} is not an engine folder: {MANIFEST_NAME} is missing"
+                          f"{_engines_beside(Path(folder))}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -137,6 +140,24 @@ def read_manifest(folder: Path) -> Manifest:
     if not isinstance(data, dict):
         raise EngineError(f"{path}: manifest must be a JSON object")
     return Manifest.from_dict(data, source=str(path))
+
+
+def engine_folders(parent: Path) -> list[Path]:
+    """The engine folders (holding manifest.json) directly inside parent, sorted."""
+    try:
+        return sorted(p for p in Path(parent).iterdir() if (p / MANIFEST_NAME).is_file())
+    except OSError:
+        return []
+
+
+def _engines_beside(folder: Path) -> str:
+    """'; engine folders in PARENT: a, b' for an error message, or ''."""
+    parent = folder.parent if str(folder.parent) else Path(".")
+    found = engine_folders(parent) or (engine_folders(folder) if folder.is_dir() else [])
+    if not found:
+        return ""
+    names = ", ".join(str(p) for p in found[:8]) + (", ..." if len(found) > 8 else "")
+    return f"; engine folders there: {names}"
 
 
 def verify_engine_file(folder: Path, manifest: Manifest) -> Path:

@@ -38,7 +38,7 @@ def export_checkpoint(checkpoint: Path, out: Path, *, opset: int = MIN_OPSET,
     model = build_model(ckpt.model, pretrained=False)
     model.load_state_dict(ckpt.state_dict)
     model.eval()
-    info = model_info(ckpt)
+    info = model_info(ckpt, run=Path(checkpoint).resolve().parent)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
@@ -51,11 +51,14 @@ def export_checkpoint(checkpoint: Path, out: Path, *, opset: int = MIN_OPSET,
     return ExportResult(out, diff, info)
 
 
-def model_info(ckpt: ModelCheckpoint) -> ModelInfo:
-    """The hcd-edge metadata of a checkpoint's ONNX."""
+def model_info(ckpt: ModelCheckpoint, run: Path | None = None) -> ModelInfo:
+    """The hcd-edge metadata of a checkpoint's ONNX; `run` (its run folder, holding split/) is
+    recorded so evaluate and build-engine can warn about patches the model trained on."""
+    provenance = {**ckpt.provenance, "model": ckpt.model.to_dict(), "epoch": ckpt.epoch}
+    if run is not None:
+        provenance["run"] = str(run)
     return ModelInfo(spec=ckpt.spec, threshold=ckpt.threshold, architecture=ckpt.model.arch.value,
-                     metrics=ckpt.metrics, provenance={**ckpt.provenance, "model": ckpt.model.to_dict(),
-                                                       "epoch": ckpt.epoch})
+                     metrics=ckpt.metrics, provenance=provenance)
 
 
 def _torch_export(model: torch.nn.Module, path: Path, opset: int) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 
 from hcd_edge.decode import decode_batch, status_message
 from hcd_edge.errors import DataError
-from hcd_edge.score.sources import PatchRef, PatchSet, open_patch_set
+from hcd_edge.labelled.sets import open_labelled
+from hcd_edge.score.sources import PatchRef, PatchSet
 from hcd_edge.spec import PreprocessSpec
 
 DECODE_CHUNK = 64  # patches decoded per call: bounded memory, enough work per call for threads
@@ -165,7 +166,7 @@ def decode_all(
 
 
 def _open(path: Path | PatchSet, option: str) -> PatchSet:
-    patches = path if isinstance(path, PatchSet) else open_patch_set(path)
+    patches = path if isinstance(path, PatchSet) else open_labelled(path)
     if len(patches) == 0:
         raise DataError(f"{option} {path} holds no patches (.tif/.tiff files or a list of paths)")
     return patches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -18,6 +19,8 @@ COMMANDS = {
     "build-engine": "hcd_edge.cli.build_engine:build_engine",
     "inspect": "hcd_edge.cli.inspect:inspect_engine",
     "score": "hcd_edge.cli.score:score",
+    "evaluate": "hcd_edge.cli.evaluate:evaluate",
+    "split": "hcd_edge.cli.split:split",
     "bench": "hcd_edge.cli.bench:bench",
     "doctor": "hcd_edge.cli.doctor:doctor",
 }
@@ -60,6 +63,22 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{module_name}:{attr} is not a click command")
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """As click's, with "did you mean" naming the closest commands for a typo."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = similar_commands(name, self.list_commands(ctx))
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+def similar_commands(name: str, commands: list[str]) -> list[str]:
+    """Commands that `name` is a prefix, extension or near-spelling of, closest first."""
+    related = [c for c in commands if c.startswith(name) or name.startswith(c)]
+    close = difflib.get_close_matches(name, commands, n=2, cutoff=0.6)
+    return list(dict.fromkeys(related + close))[:2]
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

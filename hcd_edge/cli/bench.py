@@ -14,7 +14,7 @@ from hcd_edge.cli.options import FiniteFloatRange, IntListType, threads_option
 GENERATED_PATCHES = 512  # timing patches written when neither --val nor --patches is given
 
 
-@click.command()
+@click.command(short_help="Latency, throughput and AUC of engines per batch size.")
 @click.argument("engines", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--batch", "batches", type=IntListType(), default="1,8,64,256", show_default=True,
               help="Batch sizes to measure.")
@@ -43,6 +43,8 @@ def bench(engines, batches, seconds, warmup, val, patches, json_path, threads):
     with library_errors(), tempfile.TemporaryDirectory(prefix="hcd-edge-bench-") as tmp:
         val_set, paths = _inputs(val, patches, Path(tmp))
         targets = [resolve_target(e, threads) for e in engines]
+        if val_set is not None:
+            _warn_training_overlap(engines, val_set)
         records = []
         for target in targets:
             records += bench_target(target, paths, config, val_set, on_record=progress_line)
@@ -63,11 +65,22 @@ def _check_json_target(json_path: Path, engines, val: Path | None, patches: Path
     check_not_inputs([("--json", json_path)], read)
 
 
+def _warn_training_overlap(engines, val_set) -> None:
+    """A warning per engine whose model's recorded training split holds --val patches."""
+    from hcd_edge.labelled.overlap import recorded_provenance, training_overlap
+
+    for engine in engines:
+        provenance, model_file = recorded_provenance(engine)
+        for overlap in training_overlap(val_set.refs, provenance, model_file):
+            click.echo(f"{engine}: " + overlap.warning("--val"), err=True)
+
+
 def _inputs(val: Path | None, patches: Path | None, tmp: Path):
+    from hcd_edge.labelled.sets import open_labelled
     from hcd_edge.score.sources import open_patch_set
 
     if val is not None:
-        val_set = open_patch_set(val)
+        val_set = open_labelled(val)
         return val_set, val_set.paths
     if patches is not None:
         return None, open_patch_set(patches, recursive=True).paths

@@ -22,7 +22,7 @@ STAGES = [s.value for s in Stage]
 ACTIVATION_FORMS = [f.value for f in ActivationForm]
 
 
-@click.command("build-engine")
+@click.command("build-engine", short_help="Build an FP32/FP16/INT8 engine from an ONNX model.")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--precision",
@@ -149,6 +149,8 @@ def build_engine(model: Path, **options) -> None:
 
     with library_errors():
         request = _request(model, options)
+        for warning in _training_overlap(request):
+            click.echo(warning, err=True)
         result = run_build(request, ConsoleProgress())
     manifest = result.manifest
     kind = "portable ONNX" if manifest.stage == "onnx" else "engine"
@@ -188,3 +190,16 @@ def _request(model: Path, options: dict):
         hardware_compatibility=options.pop("hardware_compatibility"),
         **options,
     )
+
+
+def _training_overlap(request) -> list[str]:
+    """Warnings for parity patches that are in the model's recorded training split."""
+    from hcd_edge.builders.patches import plan_patches
+    from hcd_edge.labelled.overlap import recorded_provenance, training_overlap
+
+    provenance, model_file = recorded_provenance(Path(request.onnx))
+    if request.val is None and request.calib is None or model_file is None:
+        return []
+    plan = plan_patches(request.calib, request.val, request.calib_n, request.val_n)
+    overlaps = training_overlap(plan.val_refs, provenance, model_file)
+    return [o.warning("parity (--val)") for o in overlaps]

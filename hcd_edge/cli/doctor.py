@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 
-@click.command("doctor")
+@click.command("doctor", short_help="Check this device step by step; smoke-test each backend.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 @click.option("--no-smoke", is_flag=True, help="Only probe; skip building, scoring and comparing.")
 @click.option("-n", "--patches", type=click.IntRange(min=32), default=64, show_default=True,

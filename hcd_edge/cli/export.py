@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import library_errors
-from hcd_edge.cli.train import load_train_package
+from hcd_edge.cli.train import count_text, load_train_package
 from hcd_edge.errors import ModelError
 from hcd_edge.score.targets import check_not_inputs
 
 
-@click.command("export")
+@click.command("export", short_help="Export a training checkpoint to ONNX with metadata.")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="ONNX file to write (with --tensorrt: the engine folder).")
@@ -41,7 +41,8 @@ def export(checkpoint: Path, output: Path, opset: int, to_tensorrt: bool, precis
     info = result.info
     auc = info.metrics.get("auc")
     click.echo(f"wrote {result.path} ({info.architecture}, opset {opset}, threshold {info.threshold:.3f}"
-               + (f", validation AUC {auc:.4f}" if isinstance(auc, float) else "") + ")")
+               + (f", validation AUC {auc:.4f} on {count_text(info.metrics.get('n'))} patches of "
+                  "the run's validation split" if isinstance(auc, float) else "") + ")")
     click.echo(f"parity: max |delta logit| {result.max_abs_diff:.2g} between torch and ONNX Runtime")
 
 

@@ -1,4 +1,4 @@
-"""`hcd-edge inspect`: show an engine folder's manifest (what, from what, for which device, how good)."""
+"""`hcd-edge inspect`: what an engine folder or an exported ONNX model is, from its metadata."""
 
 from __future__ import annotations
 
@@ -9,64 +9,102 @@ import click
 
 from hcd_edge.cli.errors import EXIT_ERROR, library_errors
 
-SECTIONS = (
-    (
-        "engine",
-        (
-            "name",
-            "stage",
-            "backend",
-            "backend_version",
-            "precision",
-            "engine_file",
-            "engine_sha256",
-            "created",
-            "hcd_edge_version",
-            "schema_version",
-        ),
-    ),
-    ("source", ("source_onnx", "source_onnx_sha256", "model", "threshold", "preprocess")),
-    ("device", ("device",)),
-    ("shapes", ("batch", "inputs", "outputs")),
-    ("precision pass", ("quantization", "calibration")),
-    ("parity", ("parity",)),
-    ("build", ("build_options",)),
-)
 
-
-@click.command("inspect")
-@click.argument("engine", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest JSON.")
-def inspect_engine(engine: Path, as_json: bool) -> None:
-    """Show the manifest of ENGINE (an engine folder, or a file inside one) and check its file.
+@click.command("inspect", short_help="Show an engine's manifest or an ONNX model's metadata.")
+@click.argument("target", metavar="ENGINE_OR_MODEL", type=click.Path(path_type=Path))
+@click.option("--full", is_flag=True, help="Every manifest field (build options, quantization, parity details).")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest (or model metadata) as JSON.")
+def inspect_engine(target: Path, full: bool, as_json: bool) -> None:
+    """Show ENGINE_OR_MODEL: an engine folder (or a file inside one) with its file check, or an
+    ONNX model's hcd-edge metadata (spec, threshold, validation metrics, provenance).
 
     Exit codes: 0 the engine file matches its manifest; 1 it does not (PROBLEM: tampered,
-    swapped or missing), or ENGINE is not an engine.
+    swapped or missing), or ENGINE_OR_MODEL is not an engine or a model.
     """
+    from hcd_edge.manifest import MANIFEST_NAME
+
+    if target.is_file() and target.suffix.lower() == ".onnx" and not (target.parent / MANIFEST_NAME).is_file():
+        _inspect_model(target, full, as_json)
+    else:
+        _inspect_folder(target if target.is_dir() or not target.exists() else target.parent, full, as_json)
+
+
+def _inspect_folder(folder: Path, full: bool, as_json: bool) -> None:
+    from hcd_edge.cli.inspect_view import engine_summary, full_rows
     from hcd_edge.errors import EngineError
     from hcd_edge.manifest import read_manifest, verify_engine_file
 
-    if not engine.exists() and not engine.is_symlink():
-        raise click.ClickException(f"{engine} does not exist")
-    folder = engine if engine.is_dir() else engine.parent
     with library_errors():
         manifest = read_manifest(folder)
     data = manifest.to_dict()
     try:
         verify_engine_file(folder, manifest)
-        check = "engine file matches its SHA-256"
-    except EngineError as exc:  # the whole manifest is still shown, then exit 1
+        check = f"{manifest.engine_file} matches its SHA-256"
+    except EngineError as exc:  # the manifest is still shown, then exit 1
         check = f"PROBLEM: {exc}"
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
+    elif full:
+        _print_full(folder, full_rows(data), check)
     else:
-        _print_table(folder, data, check)
+        _print_pairs(engine_summary(folder, data, check))
+        click.echo("(--full: every field; --json: the raw manifest)")
     if check.startswith("PROBLEM"):
         click.echo(check, err=True)
         click.get_current_context().exit(EXIT_ERROR)
 
 
-def _print_table(folder: Path, data: dict, check: str) -> None:
+def _inspect_model(path: Path, full: bool, as_json: bool) -> None:
+    from hcd_edge.cli.inspect_view import format_value, model_summary
+    from hcd_edge.model_info import ModelInfo, graph_precision, read_props
+
+    with library_errors():
+        props = read_props(path)
+        info = ModelInfo.from_props(props, str(path))
+    if as_json:
+        click.echo(json.dumps({k: _maybe_json(v) for k, v in props.items()}, indent=2, sort_keys=True))
+        return
+    rows = model_summary(path, props, info, graph_precision(path).value, _graph(path))
+    if full:
+        rows += [("metrics", format_value(info.metrics)), ("provenance", format_value(info.provenance))]
+    _print_pairs(rows)
+    if not full:
+        click.echo("(--full: metrics and provenance; --json: the raw metadata)")
+
+
+def _graph(path: Path) -> dict:
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
+
+    def shape(value) -> str:
+        dims = [d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim]
+        return f"{value.name} [{', '.join(dims)}]"
+
+    return {"opset": opset, "input": shape(proto.graph.input[0]), "output": shape(proto.graph.output[0])}
+
+
+def _maybe_json(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _print_pairs(rows: list[tuple[str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for field, value in rows:
+        table.add_row(field, value)
+    Console(highlight=False, width=_width()).print(table)
+
+
+def _print_full(folder: Path, rows: list[tuple[str, str, str]], check: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -74,33 +112,15 @@ def _print_table(folder: Path, data: dict, check: str) -> None:
     table.add_column("section", style="bold")
     table.add_column("field")
     table.add_column("value", overflow="fold")
-    for section, keys in SECTIONS:
-        present = [k for k in keys if k in data]
-        for i, key in enumerate(present):
-            table.add_row(
-                section if i == 0 else "",
-                key,
-                _format(data[key]),
-                end_section=i == len(present) - 1,
-            )
+    for i, (section, key, value) in enumerate(rows):
+        last = i + 1 == len(rows) or bool(rows[i + 1][0])
+        table.add_row(section, key, value, end_section=last)
     table.add_row("check", "engine file", check)
-    Console(soft_wrap=False).print(table)
+    Console(highlight=False, width=_width()).print(table)
 
 
-def _format(value: object) -> str:
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            text = _format(item)
-            nested = isinstance(item, dict) and item
-            lines.append(f"{key}:\n" + _indent(text) if nested else f"{key}: {text}")
-        return "\n".join(lines) or "-"
-    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-        return "\n".join(_format(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "-" if value is None else str(value)
+def _width() -> int:
+    """The terminal's width, 80 on a pipe or a file."""
+    import shutil
 
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  {line}" for line in text.splitlines())
+    return shutil.get_terminal_size((80, 24)).columns

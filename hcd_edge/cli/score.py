@@ -14,7 +14,7 @@ FORMATS = ["csv", "kaggle", "jsonl"]
 TTA_MODES = ["none", "flip", "dihedral"]
 
 
-@click.command()
+@click.command(short_help="Score patches into a CSV, Kaggle or JSONL file.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--engine", type=click.Path(path_type=Path), default=None,
               help="Engine folder (from build-engine). Default: the starter model's engine, "
@@ -23,7 +23,7 @@ TTA_MODES = ["none", "flip", "dihedral"]
               help="Output file [default: scores.csv, or scores.jsonl for --format jsonl].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv: id,probability,label,status,message. kaggle: id,label (the probability) "
-                   "with failures in FILE.errors.csv. jsonl: one object per patch.")
+                   "with failures (if any) in FILE.errors.csv. jsonl: one object per patch.")
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
               help="Patches per batch.")
 @threads_option

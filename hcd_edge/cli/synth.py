@@ -9,7 +9,7 @@ import click
 from hcd_edge.cli.errors import library_errors
 
 
-@click.command("synth")
+@click.command("synth", short_help="Write generated labelled patches (no real data needed).")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Number of patches.")

@@ -27,7 +27,7 @@ def load_train_package():
     return train_package
 
 
-@click.command("train")
+@click.command("train", short_help="Train a model on labelled patches (needs hcd-edge[train]).")
 @click.option("--data", type=click.Path(path_type=Path), required=True,
               help="Labelled patches: a Kaggle folder (train/ + train_labels.csv), class folders 0/ 1/, "
               "or a folder of PCam camelyonpatch_level_2_split_*_{x,y}.h5 files.")
@@ -83,10 +83,21 @@ def train(**options) -> None:
         resume, force = options.pop("resume"), options.pop("force")
         result = pkg.train(_config(pkg, options), ConsoleProgress(), resume=resume, overwrite=force)
     m = result.metrics
-    click.echo(f"validation AUC {m['auc']:.4f}, accuracy {m['accuracy']:.4f} at threshold "
+    click.echo(f"validation AUC {m['auc']:.4f} on {count_text(m.get('n'))} patches of the run's "
+               f"validation split ({result.out / 'split'}), accuracy {m['accuracy']:.4f} at threshold "
                f"{m['threshold']:.3f} (best epoch {m['best_epoch']}); wrote {result.best}, "
                f"{result.out / 'metrics.json'} and {result.out / 'plots'}")
-    click.echo(f"next: hcd-edge export {result.best} -o model.onnx")
+    click.echo(f"next: {export_hint(result.out)}")
+
+
+def count_text(n: object) -> str:
+    """n with thousands separators, or '?' when a record lacks it."""
+    return f"{n:,}" if isinstance(n, int) else "?"
+
+
+def export_hint(run: Path) -> str:
+    """The export command for a run folder (the README's workflow uses the same paths)."""
+    return f"hcd-edge export {Path(run) / 'best.pt'} -o {Path(run) / 'model.onnx'}"
 
 
 def _config(pkg, o: dict):

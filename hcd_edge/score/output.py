@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -28,7 +29,7 @@ class OutputFormat(str, Enum):
 
 
 def errors_path(out: Path) -> Path:
-    """FILE.errors.csv beside a kaggle submission FILE."""
+    """FILE.errors.csv beside a kaggle submission FILE (written only when some patch failed)."""
     return out.with_name(out.name + ".errors.csv")
 
 
@@ -51,8 +52,11 @@ def check_output_path(out: Path) -> None:
 def write_outputs(rows: Iterable[Row], out: Path, fmt: OutputFormat) -> list[Path]:
     """Write rows (in order) in the format; files appear only when complete. Returns their paths."""
     if fmt is OutputFormat.KAGGLE:
-        with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
-            _write_kaggle(rows, main, errors)
+        with atomic_text(out) as main, contextlib.ExitStack() as errors:
+            failed = _write_kaggle(rows, main, lambda: errors.enter_context(atomic_text(errors_path(out))))
+        if not failed:  # a clean submission gets no errors file, and loses a stale one
+            errors_path(out).unlink(missing_ok=True)
+            return [out]
     else:
         with atomic_text(out) as fh:
             (_write_csv if fmt is OutputFormat.CSV else _write_jsonl)(rows, fh)
@@ -66,16 +70,23 @@ def _write_csv(rows: Iterable[Row], fh: TextIO) -> None:
         writer.writerow((r.id, r.probability, r.label, r.status, r.message))
 
 
-def _write_kaggle(rows: Iterable[Row], main: TextIO, errors: TextIO) -> None:
+def _write_kaggle(rows: Iterable[Row], main: TextIO, open_errors) -> int:
+    """Write the submission; the errors file is opened (open_errors()) at the first failure.
+    Returns the number of failed rows."""
     scored = csv.writer(main, lineterminator="\n")
-    failed = csv.writer(errors, lineterminator="\n")
     scored.writerow(KAGGLE_HEADER)
-    failed.writerow(ERRORS_HEADER)
+    failed = None
+    count = 0
     for r in rows:
         if r.ok:
             scored.writerow((r.id, r.probability))
-        else:
-            failed.writerow((r.id, r.status, r.message))
+            continue
+        if failed is None:
+            failed = csv.writer(open_errors(), lineterminator="\n")
+            failed.writerow(ERRORS_HEADER)
+        failed.writerow((r.id, r.status, r.message))
+        count += 1
+    return count
 
 
 def _write_jsonl(rows: Iterable[Row], fh: TextIO) -> None:

@@ -84,7 +84,10 @@ def test_bench_cli_writes_documented_json_records(tiny_engine, labelled_patches,
         assert {"engine", "backend", "precision", "batch", "throughput", "latency_ms", "stages_ms", "auc"} <= set(r)
         assert set(r["latency_ms"]) == {"mean", "p50", "p90", "p99"}
         assert 0.0 <= r["auc"] <= 1.0
+        assert r["n"] == 40 and "kaggle layout" in r["auc_source"]
+        assert r["threads"] == 1 and r["device"]
     assert "patches/s" in result.output and tiny_engine.name in result.output
+    assert f"AUC {records[0]['auc']:.4f} on 40 patches of kaggle layout" in result.output
 
 
 def test_bench_accepts_a_bare_onnx_file(tiny_engine, labelled_patches):
@@ -122,3 +125,32 @@ def test_bench_cli_times_generated_patches_without_val_or_patches(tiny_engine, t
     assert "generated patches" in result.output
     (record,) = json.loads(out.read_text())
     assert record["batch"] == 2 and record["auc"] is None and record["throughput"] > 0
+
+
+def test_bench_val_takes_a_labels_csv(tiny_engine, labelled_patches, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, [
+        "bench", str(tiny_engine), "--batch", "1", "--seconds", "0.02", "--warmup", "0",
+        "--val", str(labelled_patches / "train_labels.csv"), "--json", str(out), "--threads", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(out.read_text())
+    assert record["n"] == 40 and "label list" in record["auc_source"] and record["auc"] is not None
+
+
+def test_bench_warns_when_val_patches_trained_the_model(tiny_engine, labelled_patches, tmp_path):
+    from hcd_edge.manifest import read_manifest, write_manifest
+
+    run_dir = tmp_path / "runs" / "r"
+    (run_dir / "split").mkdir(parents=True)
+    (run_dir / "split" / "train.csv").write_text(
+        "id,label,folder\n" + "".join(f"p{i:03d},{i % 2},{labelled_patches}\n" for i in range(10)))
+    manifest = read_manifest(tiny_engine)
+    manifest.model = {"provenance": {"run": str(run_dir)}}
+    write_manifest(tiny_engine, manifest)
+    result = CliRunner().invoke(main, [
+        "bench", str(tiny_engine), "--batch", "1", "--seconds", "0.02", "--warmup", "0",
+        "--val", str(labelled_patches), "--threads", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "warning: 10 of 40 --val patches are in the model's train split" in result.stderr

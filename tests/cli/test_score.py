@@ -90,7 +90,7 @@ def test_some_failed_exits_3_with_every_row_written(run, messy, engine, tmp_path
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--engine", "nowhere"], "is not an engine folder"),
+    (["--engine", "nowhere"], "no such engine folder: nowhere"),
     (["missing-folder"], "does not exist"),
 ])
 def test_configuration_errors_exit_1_with_the_reason(run, good, engine, args, message):

@@ -21,6 +21,8 @@ def test_demo_runs_every_step_and_names_its_outputs(tmp_path, capfd):
     assert len(rows) == 240 and all(r["status"] == "0" for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["scored"] == 240 and summary["precision"] == "int8"
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["n"] == 48 and "label list" in evaluation["source"]  # the 20% held out
     bench = json.loads((out / "bench.json").read_text())
     assert {(r["precision"], r["batch"]) for r in bench} == {("fp32", 1), ("fp32", 64), ("int8", 1), ("int8", 64)}
     assert "GENERATED" in printed and "not diagnosis" in printed

@@ -52,7 +52,7 @@ def test_inspect_exits_1_for_a_damaged_engine(damage, as_json, own_engine, tmp_p
 
 
 def test_inspect_exits_0_for_an_intact_engine(engine):
-    assert_clean(cli("inspect", engine), 0, "engine file matches")
+    assert_clean(cli("inspect", engine), 0, "matches its SHA-256")
 
 
 # ---- item 15: disk full, odd partial files, missing summary folder, unusable cache ----
@@ -194,7 +194,7 @@ def test_bench_names_the_first_bad_patch_with_its_own_status(engine, tmp_path):
 
 
 def test_inspect_names_a_missing_path(tmp_path):
-    assert_clean(cli("inspect", tmp_path / "nonexistent"), 1, f"{tmp_path / 'nonexistent'} does not exist")
+    assert_clean(cli("inspect", tmp_path / "nonexistent"), 1, f"no such engine folder: {tmp_path / 'nonexistent'}")
 
 
 def test_a_fifo_input_is_not_reported_as_missing(engine, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -28,9 +29,12 @@ def test_train_then_export_end_to_end(synthetic_96, tmp_path):
     result = _run("train", "--data", synthetic_96, "--out", tmp_path / "run", "--epochs", 1,
                   "--widths", "8,16,32,64", "--batch-size", 32, "--threads", 2, "--data-name", "generated")
     assert result.exit_code == 0, result.output
-    assert "validation AUC" in result.output and "hcd-edge export" in result.output
+    assert re.search(r"validation AUC \d\.\d{4} on \d+ patches of the run's validation split", result.output)
+    run_dir = tmp_path / "run"
+    assert f"next: hcd-edge export {run_dir / 'best.pt'} -o {run_dir / 'model.onnx'}" in result.output
     result = _run("export", tmp_path / "run" / "best.pt", "-o", tmp_path / "m.onnx")
     assert result.exit_code == 0, result.output
+    assert re.search(r"validation AUC \d\.\d{4} on \d+ patches", result.output)
     assert "parity: max |delta logit|" in result.output
     assert read_model_info(tmp_path / "m.onnx").provenance["data_name"] == "generated"
     again = _run("export", tmp_path / "run" / "best.pt", "-o", tmp_path / "m.onnx")

@@ -46,6 +46,7 @@ def test_metadata_carries_spec_threshold_metrics_and_provenance(exported, traine
     assert info.architecture == "hcdnet" and info.metrics["auc"] == trained_run.metrics["auc"]
     assert info.provenance["split"]["seed"] == 0 and info.provenance["split"]["n_val"] == 120
     assert info.provenance["data"]["generated"]["generator"] == "hcd_edge.synthetic"
+    assert info.provenance["run"] == str(trained_run.out.resolve())  # where split/ lists live
 
 
 @pytest.mark.parametrize("batch", [1, 5, 64])

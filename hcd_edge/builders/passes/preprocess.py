@@ -10,9 +10,34 @@ from pathlib import Path
 
 from hcd_edge.errors import EngineError
 
+# Modules this pass needs beyond onnxruntime itself: without them ONNX Runtime silently skips a
+# step, and the same command builds a different engine. They are runtime dependencies of
+# hcd-edge (pyproject.toml); a build refuses to run without them rather than differ.
+REQUIRED_MODULES = {"sympy": "symbolic shape inference"}
+
+
+def check_required_modules() -> None:
+    """Raise EngineError naming each REQUIRED_MODULES entry that cannot be imported."""
+    import importlib
+
+    missing = []
+    for name, purpose in REQUIRED_MODULES.items():
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(f"{name} ({purpose})")
+    if missing:
+        names = " ".join(m.split()[0] for m in missing)
+        raise EngineError(
+            f"INT8 preprocessing needs {', '.join(missing)}, which is not installed; without it "
+            f"the build would differ from one on a machine that has it. Install it: pip install {names} "
+            "(hcd-edge depends on it; reinstalling hcd-edge brings it too)"
+        )
+
 
 def prepare_for_quantization(src: Path, dst: Path) -> dict:
     """Write src with shapes inferred and basic fusions applied to dst; returns what was done."""
+    check_required_modules()
     from onnxruntime.quantization import quant_pre_process
 
     try:
