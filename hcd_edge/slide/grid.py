@@ -18,6 +18,7 @@ from hcd_edge.spec import PATCH_SIZE
 
 DEFAULT_STRIDE = 32  # target pixels between patches: one patch per 32x32 centre cell
 BLOCK_PATCHES = 64  # patches per side of a read block
+MAX_READ_SIDE = 4096  # level pixels per side of one read, at most (64 MB of RGBA from OpenSlide)
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,13 @@ def shrink_to(block: Block, selected: np.ndarray) -> Block | None:
         return None
     return Block(block.row0 + int(rows[0]), block.row0 + int(rows[-1]) + 1,
                  block.col0 + int(cols[0]), block.col0 + int(cols[-1]) + 1)
+
+
+def patches_per_block(stride: int, scale: float, wanted: int = BLOCK_PATCHES,
+                      max_side: int = MAX_READ_SIDE) -> int:
+    """Patches per block side so that one read stays within max_side level pixels a side.
+
+    scale: level pixels per target pixel (a 0.25 um slide with one level is read at ~3.9).
+    """
+    fits = int((max_side / max(scale, 1.0) - PATCH_SIZE) // stride) + 1
+    return max(1, min(wanted, fits))

@@ -93,12 +93,15 @@ class OpenSlideReader:
 
 def flatten_alpha(rgba: np.ndarray) -> np.ndarray:
     """RGB uint8 of a non-premultiplied RGBA array composited over white."""
-    rgb, alpha = rgba[..., :3], rgba[..., 3]
+    rgb = np.ascontiguousarray(rgba[..., :3])
+    alpha = rgba[..., 3]
     if alpha.min(initial=255) == 255:
-        return np.ascontiguousarray(rgb)
-    a = alpha[..., None].astype(np.float32) / np.float32(255)
-    blended = rgb.astype(np.float32) * a + np.float32(BACKGROUND) * (1 - a)
-    return np.rint(blended).astype(np.uint8)
+        return rgb
+    where = alpha != 255  # usually a thin border or a missing tile: blend only those pixels
+    a = alpha[where].astype(np.float32)[:, None] / np.float32(255)
+    blended = rgb[where].astype(np.float32) * a + np.float32(BACKGROUND) * (1 - a)
+    rgb[where] = np.rint(blended).astype(np.uint8)
+    return rgb
 
 
 def plausible_mpp(value) -> float | None:

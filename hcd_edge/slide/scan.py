@@ -16,7 +16,7 @@ from hcd_edge.progress import ProgressReporter
 from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 from hcd_edge.slide import outputs
 from hcd_edge.slide.feed import FeedTimes, cut_patches, fill_rows
-from hcd_edge.slide.grid import BLOCK_PATCHES, DEFAULT_STRIDE, Grid
+from hcd_edge.slide.grid import BLOCK_PATCHES, DEFAULT_STRIDE, Grid, patches_per_block
 from hcd_edge.slide.reader import SlideReader, open_slide
 from hcd_edge.slide.resolution import RESAMPLE_TOLERANCE, ReadPlan, plan_read
 from hcd_edge.slide.tissue import TissueConfig, TissueMask, cell_fractions, tissue_mask
@@ -51,11 +51,11 @@ def staging_folder(folder: Path) -> Path:
 
 
 def scan_slide(path: Path, folder: Path, executor: Executor, settings: SlideSettings,
-               progress: ProgressReporter, reader_opener=open_slide) -> dict:
+               progress: ProgressReporter) -> dict:
     """Score the slide at path into `folder` (replaced when complete); returns its summary."""
     stages: dict[str, float] = {}
     began = time.perf_counter()
-    reader = reader_opener(Path(path))
+    reader = open_slide(Path(path))
     stages["open"] = time.perf_counter() - began
     try:
         geometry = _geometry(reader, executor.spec.mpp, settings)
@@ -104,7 +104,8 @@ def _score_grid(reader: SlideReader, geometry: _Geometry, selected: np.ndarray,
     probabilities = np.full((grid.rows, grid.cols), np.nan, dtype=np.float32)
     feed = FeedTimes()
     pipeline = ScoringPipeline(executor, settings.pipeline)
-    cuts = cut_patches(reader, geometry.plan, grid, selected, feed, settings.block_patches)
+    per_side = patches_per_block(grid.stride, geometry.plan.scale, settings.block_patches)
+    cuts = cut_patches(reader, geometry.plan, grid, selected, feed, per_side)
     progress.start(task, int(selected.sum()))
     try:
         for result in pipeline.run(cuts, fill=partial(fill_rows, spec=executor.spec)):

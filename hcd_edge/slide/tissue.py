@@ -15,13 +15,13 @@ from enum import Enum
 
 import numpy as np
 
-from hcd_edge.slide.grid import Grid
+from hcd_edge.slide.grid import MAX_READ_SIDE, Grid
 from hcd_edge.slide.reader import SlideReader
 from hcd_edge.slide.resolution import ReadPlan, plan_read, read_target
 
 MASK_PIXEL = 8  # target pixels per thumbnail pixel (at least)
 MASK_MAX_SIDE = 4096  # thumbnail pixels on the long side (at most); coarser for huge slides
-THUMB_BLOCK = 1024  # thumbnail pixels per side of one read
+THUMB_BLOCK = 1024  # thumbnail pixels per side of one read (fewer when that is many level pixels)
 
 
 class TissueMethod(str, Enum):
@@ -70,9 +70,10 @@ def thumbnail(reader: SlideReader, plan: ReadPlan, mask_pixel: int) -> np.ndarra
     thumb_plan = plan_read(reader.levels, plan.level0_per_pixel * mask_pixel, tolerance=0.0)
     height, width = -(-plan.height // mask_pixel), -(-plan.width // mask_pixel)
     out = np.empty((height, width, 3), dtype=np.uint8)
-    for y in range(0, height, THUMB_BLOCK):
-        for x in range(0, width, THUMB_BLOCK):
-            h, w = min(THUMB_BLOCK, height - y), min(THUMB_BLOCK, width - x)
+    step = max(1, min(THUMB_BLOCK, int(MAX_READ_SIDE // max(thumb_plan.scale, 1.0))))
+    for y in range(0, height, step):
+        for x in range(0, width, step):
+            h, w = min(step, height - y), min(step, width - x)
             out[y : y + h, x : x + w] = read_target(reader, thumb_plan, x, y, w, h)
     return out
 
