@@ -7,6 +7,7 @@ probability map, heatmap, QuPath GeoJSON and summary per slide.
     grid.py          the patch grid (stride 32 from the level-0 origin) and its read blocks
     tissue.py        thumbnail, tissue mask, which grid patches hold tissue
     feed.py          patches cut from blocks in memory, normalized into the batch slots
+                     (hcd_edge.decode.normalize_patches: native, the TIFF path's exact math)
     outputs.py       patches.csv, probability.npy, tissue.png, summary.json
     heatmap.py       heatmap.png;  geojson.py: tumour.geojson (QuPath annotations)
     run.py           one slide, many slides, slides.csv, --resume

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hcd_edge.decode import normalize_patches
 from hcd_edge.slide.grid import BLOCK_PATCHES, Grid, blocks, shrink_to
-from hcd_edge.slide.normalize import normalize_patches
 from hcd_edge.slide.reader import SlideReader
 from hcd_edge.slide.resolution import ReadPlan, read_target
 from hcd_edge.spec import PreprocessSpec
@@ -62,8 +62,12 @@ def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.nd
                            image[top : top + grid.size, left : left + grid.size])
 
 
-def fill_rows(cuts: Sequence[PatchCut], rows: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """Normalize the cuts' pixels into slot rows[:len(cuts)]; returns int32 statuses (all 0)."""
-    pixels = np.stack([cut.pixels for cut in cuts])
-    normalize_patches(pixels, rows, spec)
+def fill_rows(cuts: Sequence[PatchCut], rows: np.ndarray, spec: PreprocessSpec,
+              threads: int | None = None) -> np.ndarray:
+    """Normalize the cuts' pixels into slot rows[:len(cuts)]; returns int32 statuses (all 0).
+
+    The native normalize_patches reads each cut in place from its block (no gather copy) and
+    writes exactly the values the TIFF decoder writes for the same pixels.
+    """
+    normalize_patches([cut.pixels for cut in cuts], rows, spec=spec, threads=threads)
     return np.zeros(len(cuts), dtype=np.int32)

@@ -108,7 +108,8 @@ def _score_grid(reader: SlideReader, geometry: _Geometry, selected: np.ndarray,
     cuts = cut_patches(reader, geometry.plan, grid, selected, feed, per_side)
     progress.start(task, int(selected.sum()))
     try:
-        for result in pipeline.run(cuts, fill=partial(fill_rows, spec=executor.spec)):
+        fill = partial(fill_rows, spec=executor.spec, threads=settings.pipeline.decode_threads)
+        for result in pipeline.run(cuts, fill=fill):
             rows = np.fromiter((c.row for c in result.paths), np.int64, len(result))
             cols = np.fromiter((c.col for c in result.paths), np.int64, len(result))
             probabilities[rows, cols] = result.probabilities
