@@ -38,7 +38,9 @@ class SlideSettings:
 
 
 @dataclass
-class _Geometry:
+class Geometry:
+    """Where a slide's patches come from: um/px used, read plan, grid."""
+
     mpp: float  # level-0 micrometres per pixel used
     mpp_source: str  # "slide" | "--mpp"
     plan: ReadPlan
@@ -58,13 +60,14 @@ def scan_slide(path: Path, folder: Path, executor: Executor, settings: SlideSett
     reader = open_slide(Path(path))
     stages["open"] = time.perf_counter() - began
     try:
-        geometry = _geometry(reader, executor.spec.mpp, settings)
+        geometry = slide_geometry(reader, executor.spec.mpp, settings.mpp, settings.stride)
         tick = time.perf_counter()
-        mask = tissue_mask(reader, geometry.plan, settings.tissue)
-        selected = cell_fractions(mask, geometry.grid) >= max(settings.tissue.min_fraction, 1e-9)
+        mask, selected = select_patches(reader, geometry, settings.tissue)
         stages["tissue"] = time.perf_counter() - tick
+        tick = time.perf_counter()
         probabilities, feed, pipeline = _score_grid(reader, geometry, selected, executor,
                                                     settings, progress, Path(path).name)
+        stages["scoring"] = time.perf_counter() - tick
     finally:
         reader.close()
     stages.update(read=feed.read, normalize=pipeline.times.decode,
@@ -77,27 +80,40 @@ def scan_slide(path: Path, folder: Path, executor: Executor, settings: SlideSett
     summary.update(seconds={k: round(v, 4) for k, v in stages.items()}, wall_seconds=round(wall, 4))
     scored = summary["patches_scored"]
     summary["patches_per_second"] = round(scored / wall, 2) if wall > 0 else None
+    # the grid alone (block reads, cutting, normalizing, inference): comparable with `score`
+    grid_seconds = stages["scoring"]
+    summary["scoring_patches_per_second"] = round(scored / grid_seconds, 2) if grid_seconds > 0 else None
     outputs.write_json(staging / outputs.SUMMARY_JSON, summary)
     _replace(staging, folder)
     return summary
 
 
-def _geometry(reader: SlideReader, model_mpp: float, settings: SlideSettings) -> _Geometry:
-    mpp = settings.mpp if settings.mpp is not None else reader.mpp
-    if mpp is None:
+def slide_geometry(reader: SlideReader, model_mpp: float, mpp: float | None = None,
+                   stride: int = DEFAULT_STRIDE) -> Geometry:
+    """The read plan and grid of a slide at the model's um/px; mpp overrides the slide's own."""
+    used = mpp if mpp is not None else reader.mpp
+    if used is None:
         raise SlideError(
             f"{reader.path}: the slide does not say its micrometres per pixel; pass --mpp X "
             "(e.g. 0.25 for a 40x scan, 0.5 for 20x)"
         )
-    plan = plan_read(reader.levels, model_mpp / mpp)
-    grid = Grid.for_image(plan.width, plan.height, settings.stride, plan.level0_per_pixel)
+    plan = plan_read(reader.levels, model_mpp / used)
+    grid = Grid.for_image(plan.width, plan.height, stride, plan.level0_per_pixel)
     if grid.rows == 0 or grid.cols == 0:
         raise SlideError(f"{reader.path}: {plan.width}x{plan.height} pixels at {model_mpp} um/px "
                          "is smaller than one 96x96 patch")
-    return _Geometry(mpp, "--mpp" if settings.mpp is not None else "slide", plan, grid)
+    return Geometry(used, "--mpp" if mpp is not None else "slide", plan, grid)
 
 
-def _score_grid(reader: SlideReader, geometry: _Geometry, selected: np.ndarray,
+def select_patches(reader: SlideReader, geometry: Geometry,
+                   config: TissueConfig) -> tuple[TissueMask, np.ndarray]:
+    """The tissue mask and the grid-shaped bool of the patches to score."""
+    mask = tissue_mask(reader, geometry.plan, config)
+    selected = cell_fractions(mask, geometry.grid) >= max(config.min_fraction, 1e-9)
+    return mask, selected
+
+
+def _score_grid(reader: SlideReader, geometry: Geometry, selected: np.ndarray,
                 executor: Executor, settings: SlideSettings, progress: ProgressReporter,
                 task: str) -> tuple[np.ndarray, FeedTimes, ScoringPipeline]:
     grid = geometry.grid
@@ -119,7 +135,7 @@ def _score_grid(reader: SlideReader, geometry: _Geometry, selected: np.ndarray,
     return probabilities, feed, pipeline
 
 
-def _write_files(path: Path, folder: Path, reader: SlideReader, geometry: _Geometry,
+def _write_files(path: Path, folder: Path, reader: SlideReader, geometry: Geometry,
                  mask: TissueMask, probabilities: np.ndarray, settings: SlideSettings,
                  feed: FeedTimes) -> tuple[Path, dict]:
     """Every file but summary.json, in the staging folder; returns it and the summary so far."""
@@ -153,7 +169,7 @@ def _replace(staging: Path, folder: Path) -> None:
         staging.rename(folder)
 
 
-def _summary(path: Path, reader: SlideReader, geometry: _Geometry, mask: TissueMask,
+def _summary(path: Path, reader: SlideReader, geometry: Geometry, mask: TissueMask,
              probabilities: np.ndarray, settings: SlideSettings, features: list[dict],
              scored: int, feed: FeedTimes) -> dict:
     plan, grid, mpp = geometry.plan, geometry.grid, geometry.mpp
