@@ -152,7 +152,8 @@ def _write_files(path: Path, folder: Path, reader: SlideReader, geometry: Geomet
     features = tumour_regions(grid, probabilities, threshold, geometry.mpp)
     write_geojson(staging / outputs.TUMOUR_GEOJSON, features)
     write_heatmap(staging / outputs.HEATMAP_PNG, mask.thumbnail, mask.mask_pixel, grid,
-                  probabilities, f"{path.name}: tumour probability")
+                  probabilities, f"{path.name}: tumour probability (outlined: >= {threshold:.3g})",
+                  features)
     summary = _summary(path, reader, geometry, mask, probabilities, settings, features, scored, feed)
     return staging, summary
 
