@@ -32,7 +32,11 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-core
 	$(PIP) install --no-deps tensorrt-stubs
 	@touch $@
 
-demo: $(VENV)/.stamp-core
+$(VENV)/.stamp-slide: $(VENV)/.stamp-core
+	$(PIP) install -e ".[slide]"
+	@touch $@
+
+demo: $(VENV)/.stamp-slide
 	$(PY) -m hcd_edge.demo
 
 test: $(VENV)/.stamp-dev
