@@ -70,7 +70,10 @@ def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
     lx0, ly0, lx1, ly1 = x * s, y * s, (x + width) * s, (y + height) * s
     ix0, iy0 = int(math.floor(lx0)), int(math.floor(ly0))
     ix1, iy1 = int(math.ceil(lx1 - 1e-9)), int(math.ceil(ly1 - 1e-9))
-    source = reader.read(plan.level, ix0, iy0, ix1 - ix0, iy1 - iy0)
-    image = Image.fromarray(source, mode="RGB") if source.size else Image.new("RGB", (1, 1))
+    size = (ix1 - ix0, iy1 - iy0)
+    if hasattr(reader, "read_image"):  # OpenSlide hands PIL images: resample before any copy
+        image = reader.read_image(plan.level, ix0, iy0, *size)
+    else:
+        image = Image.fromarray(reader.read(plan.level, ix0, iy0, *size), mode="RGB")
     box = (lx0 - ix0, ly0 - iy0, lx1 - ix0, ly1 - iy0)
     return np.asarray(image.resize((width, height), Image.Resampling.BOX, box=box))
