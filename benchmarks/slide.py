@@ -58,6 +58,7 @@ def main() -> None:
         report = {"engine": about, "batch": args.batch, "threads": args.threads, "slides": {}}
         for slide in slides:
             report["slides"][str(slide)] = measure(Path(slide), engine, args, work / Path(slide).stem)
+    report["table"] = table(report)
     print_report(report)
     command = " ".join(["python -m benchmarks.slide", *sys.argv[1:]])
     print(f"\nwrote {write_results('slide', {'command': command, **report}, args.json)}")
@@ -163,6 +164,17 @@ def score_rates(folder: Path, engine: Path, args, work: Path) -> dict:
     with open(work / "score-0.csv", newline="") as fh:
         probabilities = {row["id"]: float(row["probability"]) for row in csv.DictReader(fh)}
     return {"rate": best, "wall_rate": round(wall_best, 2), "probabilities": probabilities}
+
+
+def table(report: dict) -> dict:
+    """Columns and rows for REPORT.md (rendered by benchmarks/report.py)."""
+    columns = ["slide", "patches", "level / resampled", "slide grid patches/s", "score patches/s",
+               "grid / score", "slide wall patches/s", "max |dp|"]
+    rows = [[Path(slide).name, r["patches"], f"{r['slide_level']} / {r['resampled']}",
+             f"{r['slide_grid_patches_per_second']:,.0f}", f"{r['score_patches_per_second']:,.0f}",
+             f"{r['ratio_grid_to_score']:.2f}", f"{r['slide_wall_patches_per_second']:,.0f}",
+             f"{r['max_abs_probability_difference']:.1e}"] for slide, r in report["slides"].items()]
+    return {"columns": columns, "rows": rows}
 
 
 def print_report(report: dict) -> None:
