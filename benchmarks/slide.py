@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import SHARED_DATA, real_patches, write_results  # noqa: E402
+from benchmarks.machine import SHARED_DATA, real_patches, write_results
 
 EXCERPT = SHARED_DATA / "cmu-1-small-region.svs"
 

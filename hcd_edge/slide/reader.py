@@ -86,7 +86,7 @@ class OpenSlideReader:
     def read_image(self, level: int, x: int, y: int, width: int, height: int):
         """The same region as a PIL RGB image (what resampling works on, without a numpy trip)."""
         ds = self.levels[level].downsample
-        location = (int(round(x * ds)), int(round(y * ds)))
+        location = (round(x * ds), round(y * ds))
         return flatten_alpha(self._slide.read_region(location, level, (int(width), int(height))))
 
     def close(self) -> None:

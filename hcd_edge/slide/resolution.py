@@ -55,8 +55,8 @@ def plan_read(levels: tuple[SlideLevel, ...], level0_per_pixel: float,
         index = max(finer, key=lambda i: levels[i].downsample) if finer else 0
         scale = level0_per_pixel / levels[index].downsample
     level = levels[index]
-    return ReadPlan(index, level.downsample, scale, int(math.floor(level.width / scale + 1e-9)),
-                    int(math.floor(level.height / scale + 1e-9)))
+    return ReadPlan(index, level.downsample, scale, math.floor(level.width / scale + 1e-9),
+                    math.floor(level.height / scale + 1e-9))
 
 
 def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
@@ -68,8 +68,8 @@ def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
 
     s = plan.scale
     lx0, ly0, lx1, ly1 = x * s, y * s, (x + width) * s, (y + height) * s
-    ix0, iy0 = int(math.floor(lx0)), int(math.floor(ly0))
-    ix1, iy1 = int(math.ceil(lx1 - 1e-9)), int(math.ceil(ly1 - 1e-9))
+    ix0, iy0 = math.floor(lx0), math.floor(ly0)
+    ix1, iy1 = math.ceil(lx1 - 1e-9), math.ceil(ly1 - 1e-9)
     size = (ix1 - ix0, iy1 - iy0)
     if hasattr(reader, "read_image"):  # OpenSlide hands PIL images: resample before any copy
         image = reader.read_image(plan.level, ix0, iy0, *size)

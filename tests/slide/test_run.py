@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -32,7 +31,7 @@ def read_patches_csv(path):
 
 
 def test_a_slide_gets_every_output_with_exact_coordinates(tmp_path, engine_dir, tissue_slide):
-    path, image = tissue_slide
+    path, _ = tissue_slide
     result = run(tmp_path, engine_dir, path)
     assert result.failed == 0
     folder = tmp_path / "out" / "tissue"
@@ -219,6 +218,5 @@ def test_runtime_imports_without_the_slide_extra():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "HCD_EDGE_SKIP_NATIVE": os.environ.get("HCD_EDGE_SKIP_NATIVE", "")})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "ok", done.stderr
