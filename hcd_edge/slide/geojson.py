@@ -24,7 +24,7 @@ def tumour_regions(grid: Grid, probabilities: np.ndarray, threshold: float,
 
     above = np.nan_to_num(probabilities, nan=-1.0) >= threshold
     labels, _ = ndimage.label(above)  # default structure: 4-connectivity
-    features = []
+    features: list[dict] = []
     for index, where in enumerate(ndimage.find_objects(labels), start=1):
         region = labels[where] == index
         values = probabilities[where][region]
