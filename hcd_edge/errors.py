@@ -48,6 +48,14 @@ class TrainingUnavailable(HcdEdgeError):
     """Training was asked for but PyTorch is not installed (pip install 'hcd-edge[train]')."""
 
 
+class SlideError(HcdEdgeError):
+    """A whole-slide image cannot be read or scored (names the slide and the fix)."""
+
+
+class SlideUnavailable(HcdEdgeError):
+    """Whole-slide scoring needs the `slide` extra (openslide, shapely, matplotlib) and it is missing."""
+
+
 def describe_os_error(exc: OSError) -> str:
     """One line for an OSError, e.g. 'no space left on device (out.csv)'."""
     what = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc)).lower()

@@ -21,6 +21,7 @@ COMMANDS = {
     "score": "hcd_edge.cli.score:score",
     "evaluate": "hcd_edge.cli.evaluate:evaluate",
     "split": "hcd_edge.cli.split:split",
+    "slide": "hcd_edge.cli.slide:slide",
     "bench": "hcd_edge.cli.bench:bench",
     "doctor": "hcd_edge.cli.doctor:doctor",
 }
