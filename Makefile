@@ -27,7 +27,7 @@ $(VENV)/.stamp-core: $(PY) $(NATIVE_SRC)
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core
 	$(PIP) install $(TORCH_PKGS)
-	$(PIP) install -e ".[dev,train,bench]"
+	$(PIP) install -e ".[dev,train,bench,watch]"
 	# tensorrt-stubs declares a dependency on tensorrt itself, which cannot install here.
 	$(PIP) install --no-deps tensorrt-stubs
 	@touch $@

@@ -18,6 +18,7 @@ COMMANDS = {
     "inspect": "hcd_edge.cli.inspect:inspect_engine",
     "score": "hcd_edge.cli.score:score",
     "bench": "hcd_edge.cli.bench:bench",
+    "watch": "hcd_edge.cli.watch:watch",
 }
 
 

@@ -1,0 +1,80 @@
+"""Which dropped files the watch takes, and which of them are whole slides rather than patches."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+SLIDE_PATTERNS = ("*.svs", "*.ndpi", "*.mrxs", "*.scn")
+PATCH_PATTERNS = ("*.tif", "*.tiff")
+DEFAULT_PATTERNS = PATCH_PATTERNS + SLIDE_PATTERNS
+
+
+class FileKind(str, Enum):
+    """How a taken file is scored."""
+
+    PATCH = "patch"  # a 96x96 patch: batched through the scoring pipeline
+    SLIDE = "slide"  # a whole-slide image: through `hcd-edge slide`'s code, one at a time
+
+
+def parse_patterns(text: str) -> tuple[str, ...]:
+    """'*.tif, *.svs' -> ('*.tif', '*.svs'); ValueError when no pattern is given."""
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not patterns:
+        raise ValueError(f"{text!r} names no file pattern (e.g. '*.tif,*.svs')")
+    return patterns
+
+
+@dataclass(frozen=True)
+class Selection:
+    """File-name patterns (case-insensitive fnmatch on the name, or on the path when it holds a /).
+
+    Names starting with '.' are never taken: copy tools and scanners write partial files under
+    such temporary names and rename them when complete.
+    """
+
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    slide_patterns: tuple[str, ...] = SLIDE_PATTERNS
+
+    def kind(self, path: Path) -> FileKind | None:
+        """The FileKind of a path the watch takes, or None when it is not taken."""
+        if path.name.startswith("."):
+            return None
+        if not _matches(path, self.patterns):
+            return None
+        return FileKind.SLIDE if _matches(path, self.slide_patterns) else FileKind.PATCH
+
+
+def _matches(path: Path, patterns: tuple[str, ...]) -> bool:
+    name, full = path.name.lower(), str(path).lower()
+    return any(fnmatch.fnmatchcase(full if "/" in p else name, p.lower()) for p in patterns)
+
+
+def scan_files(folder: Path, selection: Selection, exclude: Path | None = None) -> Iterator[Path]:
+    """Every file below folder that the selection takes (sorted per folder), skipping `exclude`."""
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_excluded(base / d, exclude))
+        for name in sorted(files):
+            path = base / name
+            if selection.kind(path) is not None:
+                yield path
+
+
+def _is_excluded(path: Path, exclude: Path | None) -> bool:
+    return exclude is not None and path.resolve() == exclude
+
+
+def is_below(path: Path, folder: Path | None) -> bool:
+    """True when path lies in folder (resolved folder; path resolved too)."""
+    if folder is None:
+        return False
+    try:
+        Path(os.path.realpath(path)).relative_to(folder)
+    except ValueError:
+        return False
+    return True

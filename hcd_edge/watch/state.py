@@ -1,0 +1,97 @@
+"""The watch's memory: a SQLite database in the output folder, one record per file path.
+
+A record holds the version scored last (size, mtime) and its status, so a restart, a crash or
+a reboot neither rescores nor skips a file, and a replaced file (new size or mtime) is scored
+again. The database also holds how many bytes of results.csv are committed: rows are appended
+to the CSV (flushed and fsynced) first and recorded here second, in one transaction, so after
+a kill -9 between the two the CSV is cut back to the committed length and those files are
+scored again: every version ends up with exactly one row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcd_edge.errors import DataError
+from hcd_edge.watch.settle import FileVersion
+
+STATE_FILE = "watch-state.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL,          -- 'scored' | 'failed' (an error row was written)
+    row_status INTEGER NOT NULL,   -- the row's status code (0 = scored)
+    scored_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+_CSV_BYTES = "results_csv_bytes"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was recorded for one file version."""
+
+    version: FileVersion
+    row_status: int  # 0 = scored, else the error row's status
+    scored_at: str  # ISO 8601 UTC
+
+
+class StateDb:
+    """The state database of one output folder; use from one thread, close() when done."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives a process crash; after a power cut the newest commits may
+            # roll back, which only means those files are scored again (the CSV is cut back too).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"cannot open the watch state database {self.path}: {exc}; move it away to start "
+                "over (files already in results.csv would then be scored again)"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the database; idempotent."""
+        self._db.close()
+
+    def is_recorded(self, version: FileVersion) -> bool:
+        """True when this exact version (path, size, mtime) already has its row."""
+        row = self._db.execute(
+            "SELECT size, mtime_ns FROM files WHERE path = ?", (str(version.path),)
+        ).fetchone()
+        return row is not None and (row[0], row[1]) == (version.size, version.mtime_ns)
+
+    def csv_bytes(self) -> int | None:
+        """Committed length of results.csv in bytes; None before the first commit."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_CSV_BYTES,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_csv_bytes(self, size: int) -> None:
+        """Record the committed length of results.csv (e.g. after writing its header)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CSV_BYTES, size))
+
+    def record(self, outcomes: Sequence[Outcome], csv_bytes: int) -> None:
+        """Record scored versions and the CSV length that holds their rows, atomically."""
+        rows = [
+            (str(o.version.path), o.version.size, o.version.mtime_ns,
+             "scored" if o.row_status == 0 else "failed", o.row_status, o.scored_at)
+            for o in outcomes
+        ]
+        with self._db:  # one transaction: BEGIN ... COMMIT (ROLLBACK on error)
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CSV_BYTES, csv_bytes))
+
+    def counts(self) -> dict[str, int]:
+        """Recorded files per status, e.g. {'scored': 10, 'failed': 1}."""
+        return dict(self._db.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall())
