@@ -70,11 +70,9 @@ def _is_excluded(path: Path, exclude: Path | None) -> bool:
 
 
 def is_below(path: Path, folder: Path | None) -> bool:
-    """True when path lies in folder (resolved folder; path resolved too)."""
+    """True when the absolute path lies in folder (both as the watch sees them: no link resolving,
+    which costs a stat per path component on every event)."""
     if folder is None:
         return False
-    try:
-        Path(os.path.realpath(path)).relative_to(folder)
-    except ValueError:
-        return False
-    return True
+    text, prefix = str(path), str(folder)
+    return text == prefix or text.startswith(prefix.rstrip(os.sep) + os.sep)

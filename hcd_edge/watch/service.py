@@ -225,7 +225,7 @@ class _WatchLoop:
 
     def _wanted(self, path: Path) -> FileKind | None:
         kind = self.request.selection.kind(path)
-        if kind is None or is_below(path, self.out):
+        if kind is None or is_below(path, self.out) or _in_hidden_folder(path, self.incoming):
             return None
         return kind
 
@@ -307,3 +307,10 @@ class _WatchLoop:
         for row in errors[:5]:
             log.warning("not scored (status %d): %s", row.status, row.message)
         log.info("%d rows (%d errors), last %s", len(rows), len(errors), rows[-1].path)
+
+
+def _in_hidden_folder(path: Path, incoming: Path) -> bool:
+    """True when a folder between incoming and path is hidden (.staging/ and the like)."""
+    text, prefix = str(path), str(incoming).rstrip(os.sep) + os.sep
+    inside = text.removeprefix(prefix)
+    return any(part.startswith(".") for part in inside.split(os.sep)[:-1])

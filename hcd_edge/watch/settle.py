@@ -25,9 +25,12 @@ class FileVersion:
     mtime_ns: int  # modification time, ns since the epoch
 
 
+_UNKNOWN = -1  # size / mtime not looked at yet (the file changed under a file event)
+
+
 @dataclass
 class _Pending:
-    size: int
+    size: int  # bytes at the last look, or _UNKNOWN
     mtime_ns: int
     since: float  # monotonic seconds when (size, mtime_ns) was first seen unchanged
     due: float  # monotonic seconds of the next check
@@ -48,16 +51,26 @@ class SettleTracker:
         return len(self._pending) + len(self._renamed)
 
     def offer(self, path: Path, now: float, *, changed: bool = False) -> None:
-        """A file was seen (scan, created or modified event); changed=True restarts its settle time."""
+        """A file was seen by a scan (changed=False) or changed under a file event (changed=True).
+
+        A scanned file is taken once a later look finds its size and mtime unchanged after
+        `settle` seconds. A changed file is taken `settle` seconds after its last event: a
+        writer still writing keeps sending events (inotify one per write, the polling observer
+        one per poll, which is shorter than any sensible settle), so no stat is needed per event.
+        """
         entry = self._pending.get(path)
         if entry is not None and not changed:
             return
-        version = _stat(path)
-        if version is None:
-            self.forget(path)
-            return
+        if changed:
+            size = mtime_ns = _UNKNOWN
+        else:
+            version = _stat(path)
+            if version is None:
+                self.forget(path)
+                return
+            size, mtime_ns = version.size, version.mtime_ns
         due = now + self.settle
-        self._pending[path] = _Pending(version.size, version.mtime_ns, now, due)
+        self._pending[path] = _Pending(size, mtime_ns, now, due)
         heapq.heappush(self._heap, (due, str(path), path))
 
     def renamed(self, path: Path) -> None:
@@ -94,6 +107,9 @@ class SettleTracker:
         if version is None:
             del self._pending[path]
             return None
+        if entry.size == _UNKNOWN:  # changed under an event, none since: settled
+            del self._pending[path]
+            return version
         if (version.size, version.mtime_ns) != (entry.size, entry.mtime_ns):
             entry.size, entry.mtime_ns, entry.since = version.size, version.mtime_ns, now
         if now - entry.since >= self.settle:

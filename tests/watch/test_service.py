@@ -64,7 +64,7 @@ def test_the_same_patches_score_as_score_does(tmp_path, engine_dir, payloads):
     watched = {r["id"]: r for r in read_rows(out)}
     assert len(scored) == len(paths)
     for line in scored:
-        pid, probability, label, status, message = line.split(",")
+        pid, probability, label, status, _ = line.split(",")
         row = watched[pid]
         assert (row["probability"], row["label"], row["status"]) == (probability, label, status)
 
@@ -205,6 +205,6 @@ def test_a_second_watch_on_the_same_output_folder_is_refused(tmp_path, engine_di
 
     incoming, out = tmp_path / "in", tmp_path / "out"
     incoming.mkdir()
-    with running_watch(request(incoming, out, engine_dir)):
-        with pytest.raises(DataError, match="another hcd-edge watch"):
-            watch(request(incoming, out, engine_dir, once=True))
+    with running_watch(request(incoming, out, engine_dir)), \
+            pytest.raises(DataError, match="another hcd-edge watch"):
+        watch(request(incoming, out, engine_dir, once=True))

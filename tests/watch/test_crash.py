@@ -1,0 +1,90 @@
+"""A watch process killed (-9) or terminated (SIGTERM), then restarted: exactly one row per file."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from hcd_edge.watch import WatchRequest, watch
+from hcd_edge.watch.results import RESULTS_FILE, ResultsCsv
+from hcd_edge.watch.settle import file_version
+from hcd_edge.watch.state import STATE_FILE, Outcome, StateDb
+from tests.watch.helpers import (
+    count_rows,
+    drop,
+    read_rows,
+    rows_per_path,
+    wait_until,
+    watch_process,
+)
+
+
+def test_kill_9_mid_burst_then_restart_leaves_exactly_one_row_per_file(tmp_path, engine_dir, payloads):
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    incoming.mkdir()
+    child = watch_process(incoming, out, engine_dir, "--settle", "0.1", "--batch", "16")
+    try:
+        wait_until(lambda: (out / "health.json").exists(), 60, "the watch process to start")
+        paths = drop(incoming, [f"p{i:05d}.tif" for i in range(1500)], payloads)
+        wait_until(lambda: count_rows(out) >= 100, 60, "the first rows")
+    finally:
+        child.kill()  # SIGKILL: no cleanup at all
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    killed_at = count_rows(out)
+    assert killed_at < len(paths), "the burst finished before the kill; nothing was tested"
+    report = watch(WatchRequest(incoming, out, engine=engine_dir, settle=0.1, once=True, threads=1))
+    assert report.skipped + report.scored + report.errors == len(paths)
+    counts = rows_per_path(out)
+    assert len(counts) == len(paths) and set(counts.values()) == {1}
+    assert all(r["status"] == "0" for r in read_rows(out))
+
+
+def test_rows_the_database_never_recorded_are_cut_and_their_files_rescored(tmp_path, payloads):
+    # The window a kill -9 can hit: rows appended to results.csv, the transaction not committed.
+    (path,) = drop(tmp_path / "in", ["p.tif"], payloads)
+    out = tmp_path / "out"
+    out.mkdir()
+    state = StateDb(out / STATE_FILE)
+    results = ResultsCsv(out / RESULTS_FILE, state.csv_bytes())
+    state.set_csv_bytes(results.size)
+    committed = results.size
+    from hcd_edge.score.rows import Row
+
+    results.append([Row(str(path), "p", "0.5", "1", 0, "")], "2026-01-01T00:00:00.000Z")
+    results._fh.write(b"half a li")  # a torn write, too
+    results._fh.flush()
+    results.close()
+    reopened = ResultsCsv(out / RESULTS_FILE, state.csv_bytes())
+    assert reopened.size == committed and reopened.dropped_bytes > 0
+    assert not state.is_recorded(file_version(path))
+    line = [Row(str(path), "p", "0.5", "1", 0, "")]
+    size = reopened.append(line, "2026-01-01T00:00:01.000Z")
+    state.record([Outcome(file_version(path), 0, "2026-01-01T00:00:01.000Z")], size)
+    reopened.close()
+    assert state.is_recorded(file_version(path))
+    assert [r["scored_at"] for r in read_rows(out)] == ["2026-01-01T00:00:01.000Z"]
+    state.close()
+
+
+def test_sigterm_finishes_the_batch_and_exits_0(tmp_path, engine_dir, payloads):
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    incoming.mkdir()
+    child = watch_process(incoming, out, engine_dir, "--settle", "0.1", "--batch", "8")
+    try:
+        wait_until(lambda: (out / "health.json").exists(), 60, "the watch process to start")
+        drop(incoming, [f"p{i:05d}.tif" for i in range(600)], payloads)
+        wait_until(lambda: count_rows(out) >= 8, 60, "the first rows")
+        child.send_signal(signal.SIGTERM)
+        output, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, output.decode(errors="replace")
+    health = json.loads((out / "health.json").read_text())
+    assert health["state"] == "stopped"
+    state = StateDb(out / STATE_FILE)  # every row written is recorded: no batch cut in half
+    assert state.csv_bytes() == (out / RESULTS_FILE).stat().st_size
+    assert sum(state.counts().values()) == count_rows(out) > 0
+    state.close()
+    assert b"INFO hcd_edge.watch: stopped" in output  # standard logging format on stderr
