@@ -37,7 +37,7 @@ from hcd_edge.watch.slides import score_slide_file
 from hcd_edge.watch.state import STATE_FILE, Outcome, StateDb
 
 LOCK_FILE = "watch.lock"
-GROUP_BATCHES = 16  # batches per pipeline run: enough to overlap decode and inference in a burst
+GROUP_BATCHES = 32  # batches per pipeline run: enough to overlap decode and inference in a burst
 CALIBRATION_FILES = 1024  # patches found at start handed to the default engine's INT8 calibration
 _MAX_WAIT = 0.05  # seconds the loop sleeps at most between looks at the event queue
 
@@ -80,9 +80,8 @@ def watch(request: WatchRequest, stop: threading.Event | None = None) -> WatchRe
     with _exclusive(out), contextlib.ExitStack() as stack:
         state = StateDb(out / STATE_FILE)
         stack.callback(state.close)
-        results = ResultsCsv(out / RESULTS_FILE, state.csv_bytes())
+        results = ResultsCsv(out / RESULTS_FILE, state)
         stack.callback(results.close)
-        state.set_csv_bytes(results.size)
         engine_dir = _resolve_engine(request, incoming, out)
         manifest = read_manifest(engine_dir)
         threshold = request.threshold if request.threshold is not None else manifest.threshold

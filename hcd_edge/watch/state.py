@@ -3,9 +3,12 @@
 A record holds the version scored last (size, mtime) and its status, so a restart, a crash or
 a reboot neither rescores nor skips a file, and a replaced file (new size or mtime) is scored
 again. The database also holds how many bytes of results.csv are committed: rows are appended
-to the CSV (flushed and fsynced) first and recorded here second, in one transaction, so after
-a kill -9 between the two the CSV is cut back to the committed length and those files are
-scored again: every version ends up with exactly one row.
+to the CSV (and flushed) first and recorded here second, in one transaction, so after a kill -9
+between the two the CSV is cut back to the committed length and those files are scored again:
+every version ends up with exactly one row. After a power cut the CSV may instead have lost
+its newest rows (no fsync per batch: it would cost more than scoring on a slow disk); each
+record keeps the CSV length its row ends at, so the records past what survived are dropped
+and those files are scored again too.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     status TEXT NOT NULL,          -- 'scored' | 'failed' (an error row was written)
     row_status INTEGER NOT NULL,   -- the row's status code (0 = scored)
-    scored_at TEXT NOT NULL
+    scored_at TEXT NOT NULL,
+    csv_end INTEGER NOT NULL       -- results.csv length once the row's batch was appended
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -84,13 +88,27 @@ class StateDb:
         """Record scored versions and the CSV length that holds their rows, atomically."""
         rows = [
             (str(o.version.path), o.version.size, o.version.mtime_ns,
-             "scored" if o.row_status == 0 else "failed", o.row_status, o.scored_at)
+             "scored" if o.row_status == 0 else "failed", o.row_status, o.scored_at, csv_bytes)
             for o in outcomes
         ]
         with self._db:  # one transaction: BEGIN ... COMMIT (ROLLBACK on error)
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CSV_BYTES, csv_bytes))
+
+    def forget_rows_past(self, size: int, header_bytes: int) -> int:
+        """results.csv holds only `size` bytes: drop the records whose rows lay past it.
+
+        Returns the CSV length to cut back to (the end of the last batch still recorded, at
+        least the header), which becomes the committed length.
+        """
+        row = self._db.execute("SELECT MAX(csv_end) FROM files WHERE csv_end <= ?", (size,)).fetchone()
+        keep = max(row[0] or 0, header_bytes)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM files WHERE csv_end > ?", (keep,))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CSV_BYTES, keep))
+        return keep
 
     def counts(self) -> dict[str, int]:
         """Recorded files per status, e.g. {'scored': 10, 'failed': 1}."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
+from hcd_edge.score.rows import Row
 from hcd_edge.watch import WatchRequest, watch
 from hcd_edge.watch.results import RESULTS_FILE, ResultsCsv
 from hcd_edge.watch.settle import file_version
@@ -40,30 +41,51 @@ def test_kill_9_mid_burst_then_restart_leaves_exactly_one_row_per_file(tmp_path,
     assert all(r["status"] == "0" for r in read_rows(out))
 
 
+def _append_recorded(results, state, path, scored_at):
+    size = results.append([Row(str(path), path.stem, "0.5", "1", 0, "")], scored_at)
+    state.record([Outcome(file_version(path), 0, scored_at)], size)
+    return size
+
+
 def test_rows_the_database_never_recorded_are_cut_and_their_files_rescored(tmp_path, payloads):
     # The window a kill -9 can hit: rows appended to results.csv, the transaction not committed.
     (path,) = drop(tmp_path / "in", ["p.tif"], payloads)
     out = tmp_path / "out"
     out.mkdir()
     state = StateDb(out / STATE_FILE)
-    results = ResultsCsv(out / RESULTS_FILE, state.csv_bytes())
-    state.set_csv_bytes(results.size)
+    results = ResultsCsv(out / RESULTS_FILE, state)
     committed = results.size
-    from hcd_edge.score.rows import Row
-
     results.append([Row(str(path), "p", "0.5", "1", 0, "")], "2026-01-01T00:00:00.000Z")
     results._fh.write(b"half a li")  # a torn write, too
-    results._fh.flush()
     results.close()
-    reopened = ResultsCsv(out / RESULTS_FILE, state.csv_bytes())
+    reopened = ResultsCsv(out / RESULTS_FILE, state)
     assert reopened.size == committed and reopened.dropped_bytes > 0
     assert not state.is_recorded(file_version(path))
-    line = [Row(str(path), "p", "0.5", "1", 0, "")]
-    size = reopened.append(line, "2026-01-01T00:00:01.000Z")
-    state.record([Outcome(file_version(path), 0, "2026-01-01T00:00:01.000Z")], size)
+    _append_recorded(reopened, state, path, "2026-01-01T00:00:01.000Z")
     reopened.close()
     assert state.is_recorded(file_version(path))
     assert [r["scored_at"] for r in read_rows(out)] == ["2026-01-01T00:00:01.000Z"]
+    state.close()
+
+
+def test_rows_lost_from_the_csv_after_a_power_cut_are_forgotten_and_rescored(tmp_path, payloads):
+    # No fsync per batch: a power cut may lose the newest rows the database already recorded.
+    a, b, c = drop(tmp_path / "in", ["a.tif", "b.tif", "c.tif"], payloads)
+    out = tmp_path / "out"
+    out.mkdir()
+    state = StateDb(out / STATE_FILE)
+    results = ResultsCsv(out / RESULTS_FILE, state)
+    _append_recorded(results, state, a, "t1")
+    kept = _append_recorded(results, state, b, "t2")
+    _append_recorded(results, state, c, "t3")
+    results.close()
+    with open(out / RESULTS_FILE, "r+b") as fh:  # what survived: a, b and half of c's row
+        fh.truncate(kept + 7)
+    ResultsCsv(out / RESULTS_FILE, state).close()
+    assert (out / RESULTS_FILE).stat().st_size == kept == state.csv_bytes()
+    assert state.is_recorded(file_version(a)) and state.is_recorded(file_version(b))
+    assert not state.is_recorded(file_version(c))
+    assert [r["path"] for r in read_rows(out)] == [str(a), str(b)]
     state.close()
 
 

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""`hcd-edge watch` beside `hcd-edge score` on the same files, and the latency of one dropped patch.
+
+  score        hcd_edge.score.score() over the N files (listing, engine, ring, CSV): files/s
+  watch burst  a running watch (settle --settle, window 0.5 s); the N files renamed into its
+               folder at once; seconds from the first rename to the N-th row: files/s
+  watch once   `watch --once` over the same N files already in a folder: files/s
+  latency      one patch written (not renamed) into an idle watch; seconds until its row,
+               --drops times; target: <= settle + 1 s
+
+Targets (issue 15): watch burst >= 0.8 x score; latency <= settle + 1 s. The engine: --engine,
+else the starter model's default engine for this machine (built and cached on first use).
+Patches: 64 generated ones, hard-linked to N names (writing 10,000 files costs more than
+scoring them on a slow disk, and the copy speed is not what is measured).
+
+    .venv/bin/python benchmarks/watch.py [--n 10000] [--engine DIR] [--settle 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np
+import tifffile
+
+from hcd_edge.score import ScoreRequest, score
+from hcd_edge.score.sources import patch_ref
+from hcd_edge.watch import WatchRequest, watch
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=10_000, help="patches in the burst")
+    p.add_argument("--engine", type=Path, help="engine folder [the starter's default engine]")
+    p.add_argument("--settle", type=float, default=2.0)
+    p.add_argument("--drops", type=int, default=5, help="single drops timed for the latency")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args()
+
+
+def make_sources(folder: Path, count: int = 64) -> list[Path]:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        img = np.clip(rng.normal([200, 120, 190], 30, (96, 96, 3)), 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, img, photometric="rgb")
+        paths.append(folder / f"s{i:02d}.tif")
+        paths[-1].write_bytes(buffer.getvalue())
+    return paths
+
+
+def link_names(sources: list[Path], folder: Path, n: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"p{i:06d}.tif" for i in range(n)]
+    for i, name in enumerate(names):
+        os.link(sources[i % len(sources)], folder / name)
+    return names
+
+
+def rows(out: Path) -> int:
+    path = out / "results.csv"
+    return max(path.read_bytes().count(b"\n") - 1, 0) if path.exists() else 0
+
+
+def wait_rows(out: Path, n: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while rows(out) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {n} rows in {out}")
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def running(request: WatchRequest) -> Iterator[None]:
+    """watch() in a thread, stopped when the block ends."""
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(request, stop), daemon=True)
+    thread.start()
+    while not (request.out / "health.json").exists():
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def main() -> int:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="hcd-watch-bench-") as tmp:
+        root = Path(tmp)
+        sources = make_sources(root / "sources")
+        names = link_names(sources, root / "files", args.n)
+        engine = args.engine or default_engine(root / "files", names, args.threads)
+        began = time.perf_counter()
+        score(ScoreRequest(inputs=(root / "files",), out=root / "scores.csv", engine=engine,
+                           threads=args.threads))
+        score_s = time.perf_counter() - began
+
+        began = time.perf_counter()
+        watch(WatchRequest(root / "files", root / "once-out", engine=engine, settle=0.0,
+                           once=True, threads=args.threads))
+        once_s = time.perf_counter() - began
+
+        incoming, out = root / "in", root / "burst-out"
+        incoming.mkdir()
+        request = WatchRequest(incoming, out, engine=engine, settle=args.settle, threads=args.threads)
+        with running(request):
+            began = time.perf_counter()
+            for name in names:
+                os.rename(root / "files" / name, incoming / name)
+            wait_rows(out, args.n)
+            burst_s = time.perf_counter() - began
+            latencies = []
+            for i in range(args.drops):
+                time.sleep(1.0)
+                began = time.perf_counter()
+                (incoming / f"drop{i}.tif").write_bytes(sources[i].read_bytes())
+                wait_rows(out, args.n + i + 1)
+                latencies.append(time.perf_counter() - began)
+    figures = {
+        "n": args.n, "engine": str(engine), "settle": args.settle,
+        "score_files_per_s": args.n / score_s, "watch_burst_files_per_s": args.n / burst_s,
+        "watch_once_files_per_s": args.n / once_s, "burst_over_score": score_s / burst_s,
+        "once_over_score": score_s / once_s, "latency_s": [round(x, 3) for x in latencies],
+    }
+    print(f"engine {engine}\n{args.n} patches, settle {args.settle} s")
+    print(f"{'score':14s} {figures['score_files_per_s']:9,.0f} files/s")
+    print(f"{'watch burst':14s} {figures['watch_burst_files_per_s']:9,.0f} files/s   "
+          f"{figures['burst_over_score']:.2f} x score (target >= 0.8)")
+    print(f"{'watch --once':14s} {figures['watch_once_files_per_s']:9,.0f} files/s   "
+          f"{figures['once_over_score']:.2f} x score")
+    print(f"latency of one dropped patch: max {max(latencies):.2f} s, "
+          f"median {sorted(latencies)[len(latencies) // 2]:.2f} s (target <= {args.settle + 1:.1f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def default_engine(folder: Path, names: list[str], threads: int | None) -> Path:
+    from hcd_edge.score.default_engine import default_engine as starter_engine
+
+    refs = [patch_ref(folder / name) for name in names[:1024]]
+    return starter_engine(refs, threads=threads).engine_dir
+
+
+if __name__ == "__main__":
+    sys.exit(main())
