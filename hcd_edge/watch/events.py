@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -59,8 +60,9 @@ def _import_watchdog():
 class EventSource:
     """Watches a folder (recursively) and queues FileEvents; start(), drain(), stop()."""
 
-    def __init__(self, folder: Path, *, polling: bool = False):
+    def __init__(self, folder: Path, accept: Callable[[Path], bool], *, polling: bool = False):
         self.folder = Path(folder)
+        self.accept = accept  # which file paths are worth an event (runs in the observer thread)
         self.polling = polling or is_network_share(self.folder)
         self.events: queue.SimpleQueue[FileEvent] = queue.SimpleQueue()
         self._observer = None
@@ -73,7 +75,7 @@ class EventSource:
     def start(self) -> None:
         """Start the observer thread (falls back to polling when the native one cannot start)."""
         events, native, polling = _import_watchdog()
-        handler = _handler_class(events)(self.events)
+        handler = _handler_class(events)(self.events, self.accept)
         if not self.polling:
             try:
                 self._observer = self._started(native(), handler)
@@ -111,24 +113,28 @@ def _handler_class(events):
     """A watchdog FileSystemEventHandler subclass (watchdog is imported lazily)."""
 
     class _Handler(events.FileSystemEventHandler):
-        def __init__(self, out: queue.SimpleQueue):
+        def __init__(self, out: queue.SimpleQueue, accept: Callable[[Path], bool]):
             super().__init__()
-            self.out = out
+            self.out, self.accept = out, accept
 
         def on_any_event(self, event) -> None:
             kind = event.event_type
             src = Path(os.fsdecode(event.src_path))
             if kind == "moved":
                 dest = Path(os.fsdecode(event.dest_path))
-                self.out.put(FileEvent(EventKind.GONE, src))
-                self.out.put(FileEvent(EventKind.FOLDER if event.is_directory else EventKind.RENAMED, dest))
+                self.put(EventKind.GONE, src)
+                self.put(EventKind.FOLDER if event.is_directory else EventKind.RENAMED, dest)
             elif event.is_directory:
                 if kind == "created":
-                    self.out.put(FileEvent(EventKind.FOLDER, src))
+                    self.put(EventKind.FOLDER, src)
             elif kind in ("created", "modified", "closed"):
-                self.out.put(FileEvent(EventKind.CHANGED, src))
+                self.put(EventKind.CHANGED, src)
             elif kind == "deleted":
-                self.out.put(FileEvent(EventKind.GONE, src))
+                self.put(EventKind.GONE, src)
+
+        def put(self, kind: EventKind, path: Path) -> None:
+            if kind is EventKind.FOLDER or self.accept(path):
+                self.out.put(FileEvent(kind, path))
 
     return _Handler
 

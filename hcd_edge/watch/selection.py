@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -42,16 +44,28 @@ class Selection:
 
     def kind(self, path: Path) -> FileKind | None:
         """The FileKind of a path the watch takes, or None when it is not taken."""
-        if path.name.startswith("."):
+        name = path.name
+        if name.startswith("."):
             return None
-        if not _matches(path, self.patterns):
+        taken, slides = _compiled(self.patterns), _compiled(self.slide_patterns)
+        if not _matches(taken, path, name):
             return None
-        return FileKind.SLIDE if _matches(path, self.slide_patterns) else FileKind.PATCH
+        return FileKind.SLIDE if _matches(slides, path, name) else FileKind.PATCH
 
 
-def _matches(path: Path, patterns: tuple[str, ...]) -> bool:
-    name, full = path.name.lower(), str(path).lower()
-    return any(fnmatch.fnmatchcase(full if "/" in p else name, p.lower()) for p in patterns)
+@functools.lru_cache(maxsize=16)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern | None]:
+    """(regex over names, regex over full paths): one match per file, not one per pattern."""
+    def join(group: list[str]) -> re.Pattern | None:
+        return re.compile("|".join(fnmatch.translate(p.lower()) for p in group)) if group else None
+
+    return join([p for p in patterns if "/" not in p]), join([p for p in patterns if "/" in p])
+
+
+def _matches(compiled: tuple[re.Pattern | None, re.Pattern | None], path: Path, name: str) -> bool:
+    by_name, by_path = compiled
+    return bool((by_name and by_name.match(name.lower()))
+                or (by_path and by_path.match(str(path).lower())))
 
 
 def scan_files(folder: Path, selection: Selection, exclude: Path | None = None) -> Iterator[Path]:

@@ -158,7 +158,8 @@ class _WatchLoop:
         self.slides: deque[FileVersion] = deque()
         self.taken: dict[Path, FileVersion] = {}  # queued or being scored, not yet committed
         self.first_waiting = 0.0  # monotonic seconds the oldest queued patch became ready
-        self.source = None if request.once else EventSource(incoming, polling=request.polling)
+        self.source = None if request.once else EventSource(
+            incoming, lambda path: self._wanted(path) is not None, polling=request.polling)
         events = "none (--once)" if self.source is None else "pending"
         self.health = Health(out / HEALTH_FILE, engine=str(engine_dir), events=events)
         self.last_scan = 0.0
@@ -235,11 +236,10 @@ class _WatchLoop:
             if not is_below(event.path, self.out):
                 for path in scan_files(event.path, self.request.selection, exclude=self.out):
                     self.tracker.offer(path, now)
-        elif self._wanted(event.path) is not None:
-            if event.kind is EventKind.RENAMED:
-                self.tracker.renamed(event.path)
-            else:
-                self.tracker.offer(event.path, now, changed=True)
+        elif event.kind is EventKind.RENAMED:  # (the observer passes only wanted paths)
+            self.tracker.renamed(event.path)
+        else:
+            self.tracker.offer(event.path, now, changed=True)
 
     def _scan(self, now: float) -> int:
         """Offer every taken file not yet recorded; returns how many were already recorded."""
@@ -255,7 +255,7 @@ class _WatchLoop:
         return recorded
 
     def _take(self, version: FileVersion, now: float) -> None:
-        kind = self._wanted(version.path)
+        kind = self.request.selection.kind(version.path)  # wanted: events and scans filter
         if kind is None or self.taken.get(version.path) == version or self.state.is_recorded(version):
             return
         self.taken[version.path] = version
