@@ -35,7 +35,8 @@ class EventKind(str, Enum):
     CHANGED = "changed"  # created, modified or closed after writing
     RENAMED = "renamed"  # renamed (moved) into this path: complete
     GONE = "gone"  # deleted, or renamed away
-    FOLDER = "folder"  # a folder appeared (created or moved in): its files need a scan
+    FOLDER = "folder"  # a folder was created: its files need a scan (and to settle)
+    FOLDER_RENAMED = "folder_renamed"  # a folder was renamed into place: its files are complete
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _handler_class(events):
             if kind == "moved":
                 dest = Path(os.fsdecode(event.dest_path))
                 self.put(EventKind.GONE, src)
-                self.put(EventKind.FOLDER if event.is_directory else EventKind.RENAMED, dest)
+                self.put(EventKind.FOLDER_RENAMED if event.is_directory else EventKind.RENAMED, dest)
             elif event.is_directory:
                 if kind == "created":
                     self.put(EventKind.FOLDER, src)
@@ -133,7 +134,7 @@ def _handler_class(events):
                 self.put(EventKind.GONE, src)
 
         def put(self, kind: EventKind, path: Path) -> None:
-            if kind is EventKind.FOLDER or self.accept(path):
+            if kind in (EventKind.FOLDER, EventKind.FOLDER_RENAMED) or self.accept(path):
                 self.out.put(FileEvent(kind, path))
 
     return _Handler

@@ -232,9 +232,13 @@ class _WatchLoop:
     def _on_event(self, event: FileEvent, now: float) -> None:
         if event.kind is EventKind.GONE:
             self.tracker.forget(event.path)
-        elif event.kind is EventKind.FOLDER:
-            if not is_below(event.path, self.out):
-                for path in scan_files(event.path, self.request.selection, exclude=self.out):
+        elif event.kind in (EventKind.FOLDER, EventKind.FOLDER_RENAMED):
+            if is_below(event.path, self.out) or _in_hidden_folder(event.path / "x", self.incoming):
+                return
+            for path in scan_files(event.path, self.request.selection, exclude=self.out):
+                if event.kind is EventKind.FOLDER_RENAMED:
+                    self.tracker.renamed(path)
+                else:
                     self.tracker.offer(path, now)
         elif event.kind is EventKind.RENAMED:  # (the observer passes only wanted paths)
             self.tracker.renamed(event.path)
