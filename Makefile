@@ -27,12 +27,16 @@ $(VENV)/.stamp-core: $(PY) $(NATIVE_SRC)
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core
 	$(PIP) install $(TORCH_PKGS)
-	$(PIP) install -e ".[dev,train,bench,watch]"
+	$(PIP) install -e ".[dev,train,bench,slide,watch]"
 	# tensorrt-stubs declares a dependency on tensorrt itself, which cannot install here.
 	$(PIP) install --no-deps tensorrt-stubs
 	@touch $@
 
-demo: $(VENV)/.stamp-core
+$(VENV)/.stamp-slide: $(VENV)/.stamp-core
+	$(PIP) install -e ".[slide]"
+	@touch $@
+
+demo: $(VENV)/.stamp-slide
 	$(PY) -m hcd_edge.demo
 
 test: $(VENV)/.stamp-dev

@@ -1,6 +1,7 @@
 """Patch files -> normalized tensors: the native decoder against its peers, side by side.
 
     python -m benchmarks.decode [--quick] [--files N] [--repeats R] [--json FILE]
+    python -m benchmarks.decode --from-memory [--quick]   # normalize_patches: native vs numpy
 
 Files: the real Kaggle patches when ../shared/data is present, else generated patches written in
 the Kaggle layout. The page cache is warmed first; every method then runs once per round, the
@@ -18,6 +19,11 @@ Methods:
   tifffile+numpy     tifffile.imread + the numpy normalization, 1 thread
   pillow+numpy       PIL.Image.open + numpy, 1 thread
   opencv+numpy       cv2.imread (BGR -> RGB) + numpy, 1 thread
+
+--from-memory times hcd_edge.decode.normalize_patches on uint8 patches already in memory (what
+`hcd-edge slide` does with tiles cut from a region): the native extension (1 thread and all
+threads, contiguous patches and views cut from a region array) against its numpy fallback (the
+road taken when the extension is absent), side by side, in patches/s.
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.machine import RESULTS_DIR, describe_machine, real_patches
-from hcd_edge.decode import decode_batch, default_threads, native_available
+from hcd_edge.decode import decode_batch, default_threads, native_available, normalize_patches
 
 MEAN, STD = (0.70, 0.54, 0.69), (0.23, 0.27, 0.21)  # a PCam-like normalization
 DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
@@ -252,6 +259,94 @@ def print_report(doc: dict) -> None:
               f"-> {'met' if t['met'] else 'NOT met'}")
 
 
+@contextmanager
+def numpy_road():
+    """hcd_edge.decode as when the extension is absent (its numpy fallback)."""
+    from hcd_edge import decode
+
+    saved, decode._native = decode._native, None
+    try:
+        yield
+    finally:
+        decode._native = saved
+
+
+def memory_method(patches, output: str, threads: int, batch: int, native: bool):
+    """normalize_patches over all patches in chunks of `batch` rows into one reused buffer."""
+    out = batch_rows(batch, output)
+
+    def run(_: list[Path]) -> None:
+        with nullcontext() if native else numpy_road():
+            for start in range(0, len(patches), batch):
+                normalize_patches(patches[start : start + batch], out, mean=MEAN, std=STD,
+                                  threads=threads)
+
+    return run
+
+
+def memory_patches(n: int) -> tuple[np.ndarray, list[np.ndarray], str]:
+    """n patches as one (n, 96, 96, 3) array, and n 96x96 views on a 32-pixel grid of a region."""
+    root = real_patches()
+    if root is not None:
+        files = sorted((root / "train").glob("*.tif"))[:n]
+        patches = batch_rows(len(files), "uint8")
+        decode_batch(files, patches, threads=default_threads())
+        data = f"{len(files)} real Kaggle patches decoded into memory"
+    else:
+        from hcd_edge.synthetic import generate_patches
+
+        patches = np.ascontiguousarray(generate_patches(n, seed=7).pixels)
+        data = f"{n} generated patches in memory (../shared/data absent)"
+    side = 32 * (int(np.sqrt(len(patches))) + 2) + 64
+    region = np.resize(patches, (side, side, 3))  # a region array as a slide reader returns
+    grid = [(y, x) for y in range(0, side - 95, 32) for x in range(0, side - 95, 32)]
+    views = [region[y : y + 96, x : x + 96] for y, x in grid[: len(patches)]]
+    return patches, views, data
+
+
+def memory_main(args: argparse.Namespace) -> int:
+    rounds = args.rounds or (3 if args.quick else 7)
+    all_threads = args.threads or default_threads()
+    patches, views, data = memory_patches(args.files or (1000 if args.quick else 5000))
+    methods = []
+    for output in DTYPES:
+        methods.append(Method("numpy fallback", 1, output,
+                              memory_method(patches, output, 1, args.batch, native=False)))
+        if native_available():
+            for threads in sorted({1, all_threads}):
+                methods.append(Method("native", threads, output,
+                                      memory_method(patches, output, threads, args.batch, True)))
+    if native_available():
+        for threads in sorted({1, all_threads}):
+            methods.append(Method("native, region views", threads, "float32",
+                                  memory_method(views, "float32", threads, args.batch, True)))
+    methods.append(Method("numpy fallback, region views", 1, "float32",
+                          memory_method(views, "float32", 1, args.batch, native=False)))
+    load_before = load_average()
+    results = measure(methods, [Path("-")] * len(patches), [Path("-")] * len(patches), rounds)
+    load_after = load_average()
+    rows = []
+    for r in results:
+        base = find(results, "numpy fallback" + (", region views" if "views" in r.name else ""),
+                    1, r.output)
+        rows.append([r.name, r.threads, r.output, f"{r.files_per_s:,.0f}",
+                     f"{r.files_per_s / base:.1f}x" if base else "-", f"{r.files_per_cpu_s:,.0f}"])
+    doc = {"benchmark": "decode-from-memory",
+           "command": "python -m benchmarks.decode " + " ".join(sys.argv[1:]),
+           "machine": describe_machine(), "data": data, "rounds": rounds, "batch": args.batch,
+           "native": native_available(), "cpus": default_threads(), "load_before": load_before,
+           "load_after": load_after,
+           "table": {"columns": ["method", "threads", "output", "patches/s",
+                                 "vs numpy fallback (same output)", "patches/CPU-s"], "rows": rows},
+           "targets": [], "results": [asdict(r) for r in results]}
+    print_report(doc)
+    path = args.json.with_name("decode_memory.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"\nwrote {path}")
+    return 0
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer files and rounds")
@@ -262,11 +357,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="rows per decode_batch call (hcd-edge score's default batch)")
     parser.add_argument("--threads", type=int, default=None, help="'all threads' (default: cores)")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "decode.json")
+    parser.add_argument("--from-memory", action="store_true",
+                        help="time normalize_patches (in-memory patches), native vs numpy; "
+                             "writes decode_memory.json beside --json")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_memory:
+        return memory_main(args)
     rounds = args.rounds or (3 if args.quick else 7)
     all_threads = args.threads or default_threads()
     with tempfile.TemporaryDirectory(prefix="hcd-decode-bench-") as tmp:

@@ -61,6 +61,9 @@ cdef extern from "tiffdec.h" nogil:
     int hcd_decode_batch(const char *const *paths, size_t n, void *out, hcd_out_kind kind,
                          const hcd_lut *lut, int threads, int32_t *status)
     int hcd_read_batch(const char *const *paths, size_t n, int threads, int32_t *status)
+    int hcd_normalize_batch(const uint8_t *const *patches, const Py_ssize_t *row_strides,
+                            size_t n, void *out, hcd_out_kind kind, const hcd_lut *lut,
+                            int threads, int32_t *status)
 
 
 NEEDS_FALLBACK = HCD_NEEDS_FALLBACK
@@ -160,6 +163,69 @@ def decode_batch(paths, cnp.ndarray out, mean, std, int threads, kernel=None, st
             rc = hcd_decode_batch(arr, <size_t>n, dst, kind, &lut, threads, st_ptr)
     finally:
         free(arr)
+    if rc == HCD_NO_MEMORY:
+        raise MemoryError("the native decoder could not allocate its per-thread buffers")
+    return status
+
+
+cdef Py_ssize_t _patch_rows(patches, list keep, const uint8_t **ptrs, Py_ssize_t *strides) except -1:
+    """Fill ptrs/strides with each patch's first pixel and row stride; keep holds the arrays."""
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t i, n = len(patches)
+    cdef char *base
+    if isinstance(patches, np.ndarray) and patches.ndim == 4:
+        arr = patches
+        _check_patch_layout(arr.dtype, (<object>arr).shape[1:], (<object>arr).strides[2:], "patches")
+        keep.append(arr)
+        base = <char *>cnp.PyArray_DATA(arr)
+        for i in range(n):
+            ptrs[i] = <const uint8_t *>(base + i * arr.strides[0])
+            strides[i] = arr.strides[1]
+        return n
+    for i in range(n):
+        arr = patches[i]
+        _check_patch_layout(arr.dtype, (<object>arr).shape, (<object>arr).strides[1:],
+                            f"patch {i}")
+        keep.append(arr)
+        ptrs[i] = <const uint8_t *>cnp.PyArray_DATA(arr)
+        strides[i] = arr.strides[0]
+    return n
+
+
+def _check_patch_layout(dtype, tuple shape, tuple pixel_strides, what):
+    if dtype != np.uint8 or tuple(shape) != (96, 96, 3) or tuple(pixel_strides) != (3, 1):
+        raise ValueError(f"{what} must be uint8 (96, 96, 3) with interleaved RGB pixels "
+                         f"(strides (any, 3, 1)), got {dtype} {shape} pixel strides {pixel_strides}")
+
+
+def normalize_batch(patches, cnp.ndarray out, mean, std, int threads, kernel=None, stream=None):
+    """Normalize in-memory uint8 RGB patches into out[:len(patches)], GIL released.
+
+    patches: a (N, 96, 96, 3) uint8 array or a sequence of (96, 96, 3) uint8 arrays whose pixels
+    are interleaved (strides (any, 3, 1)): row strides may be anything, so views cut from a
+    larger region array need no copy. out: as decode_batch. Returns int32 statuses (all 0).
+    """
+    cdef Py_ssize_t n = len(patches)
+    cdef hcd_out_kind kind = _kind_of(out, n)
+    cdef hcd_lut lut
+    _fill_lut(&lut, mean, std, kernel, hcd_stream_default(<size_t>n, kind) if stream is None else stream)
+    status = np.zeros(n, dtype=np.int32)
+    cdef int32_t[::1] st = status
+    cdef int32_t *st_ptr = &st[0] if n > 0 else NULL
+    cdef void *dst = cnp.PyArray_DATA(out)
+    cdef const uint8_t **ptrs = <const uint8_t **>malloc(max(n, 1) * sizeof(uint8_t *))
+    cdef Py_ssize_t *strides = <Py_ssize_t *>malloc(max(n, 1) * sizeof(Py_ssize_t))
+    cdef int rc
+    keep = []
+    try:
+        if ptrs == NULL or strides == NULL:
+            raise MemoryError("no memory for the patch pointer array")
+        _patch_rows(patches, keep, ptrs, strides)
+        with nogil:
+            rc = hcd_normalize_batch(ptrs, strides, <size_t>n, dst, kind, &lut, threads, st_ptr)
+    finally:
+        free(ptrs)
+        free(strides)
     if rc == HCD_NO_MEMORY:
         raise MemoryError("the native decoder could not allocate its per-thread buffers")
     return status

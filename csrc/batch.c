@@ -1,4 +1,5 @@
-/* Batch decode over a pool of pthreads; each worker takes the next path from an atomic index. */
+/* Batch decode (files) and normalize (in-memory patches) over a pool of pthreads; each worker
+ * takes the next item from an atomic index. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -8,9 +9,12 @@
 #include "tiffdec.h"
 
 #define MAX_THREADS 256
+#define MIN_PATCHES_PER_THREAD 32 /* normalize-from-memory */
 
 typedef struct {
-    const char *const *paths;
+    const char *const *paths;      /* files to decode, or NULL when patches are given */
+    const uint8_t *const *patches; /* in-memory patches to normalize */
+    const ptrdiff_t *row_strides;
     size_t n;
     uint8_t *out; /* NULL for the read floor */
     size_t row_bytes;
@@ -25,7 +29,11 @@ static void run_items(batch_job *job, hcd_ctx *ctx) {
         size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
         if (i >= job->n)
             return;
-        if (job->out == NULL) {
+        if (job->patches != NULL) {
+            job->status[i] = hcd_normalize_patch(ctx, job->patches[i], job->row_strides[i],
+                                                 job->out + i * job->row_bytes, job->kind,
+                                                 job->lut);
+        } else if (job->out == NULL) {
             const uint8_t *data;
             size_t len;
             job->status[i] = hcd_read_file(ctx, job->paths[i], &data, &len);
@@ -76,13 +84,25 @@ static int run_batch(batch_job *job, int threads) {
 
 int hcd_decode_batch(const char *const *paths, size_t n, void *out, hcd_out_kind kind,
                      const hcd_lut *lut, int threads, int32_t *status) {
-    batch_job job = {paths, n, out, hcd_row_bytes(kind), kind, lut, status, 0};
+    batch_job job = {paths, NULL, NULL, n, out, hcd_row_bytes(kind), kind, lut, status, 0};
     atomic_init(&job.next, 0);
     return run_batch(&job, threads);
 }
 
+int hcd_normalize_batch(const uint8_t *const *patches, const ptrdiff_t *row_strides, size_t n,
+                        void *out, hcd_out_kind kind, const hcd_lut *lut, int threads,
+                        int32_t *status) {
+    batch_job job = {NULL, patches, row_strides, n, out, hcd_row_bytes(kind), kind, lut, status, 0};
+    atomic_init(&job.next, 0);
+    /* A patch takes ~15 us; a thread is only worth starting for a few dozen of them. */
+    size_t useful = n / MIN_PATCHES_PER_THREAD;
+    if ((size_t)threads > useful)
+        threads = useful > 0 ? (int)useful : 1;
+    return run_batch(&job, threads);
+}
+
 int hcd_read_batch(const char *const *paths, size_t n, int threads, int32_t *status) {
-    batch_job job = {paths, n, NULL, 0, HCD_OUT_U8_HWC, NULL, status, 0};
+    batch_job job = {paths, NULL, NULL, n, NULL, 0, HCD_OUT_U8_HWC, NULL, status, 0};
     atomic_init(&job.next, 0);
     return run_batch(&job, threads);
 }

@@ -8,12 +8,14 @@
 
 int hcd_packbits_decode(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
     size_t in = 0, out = 0;
-    while (out < dst_len && in < src_len) {
+    while (in < src_len) {
         int n = (int8_t)src[in++];
+        if (n == 0 && in == src_len)
+            break; /* a lone 0 as the last byte pads the strip to even length (imagecodecs too) */
         if (n >= 0) { /* n + 1 literal bytes */
             size_t run = (size_t)n + 1;
             if (run > src_len - in || run > dst_len - out)
-                return HCD_CORRUPT_DATA;
+                return HCD_CORRUPT_DATA; /* past the input, or more output than the strip holds */
             memcpy(dst + out, src + in, run);
             in += run;
             out += run;
@@ -59,17 +61,17 @@ static int next_code(bit_reader *br, unsigned width) {
     return (int)((window >> shift) & ((1u << width) - 1));
 }
 
-/* Write the string of `code` at dst[out:], keeping only the bytes before dst_len. */
+/* Write the string of `code` at dst[out:]; returns the new end, or 0 when it does not fit. */
 static size_t emit(const lzw_table *t, unsigned code, uint8_t *dst, size_t out, size_t dst_len) {
     size_t n = t->len[code];
-    size_t room = dst_len - out;
+    if (n > dst_len - out)
+        return 0; /* the codes produce more bytes than the strip holds: corrupt, not clipped */
     unsigned c = code;
     for (size_t i = n; i > 0; i--) {
-        if (i <= room)
-            dst[out + i - 1] = t->last[c];
+        dst[out + i - 1] = t->last[c];
         c = t->prefix[c];
     }
-    return out + (n < room ? n : room);
+    return out + n;
 }
 
 static void lzw_reset(lzw_table *t) {
@@ -102,9 +104,13 @@ int hcd_lzw_decode(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_
     unsigned next = LZW_FIRST;
     int prev = -1;
     size_t out = 0;
-    while (out < dst_len) {
+    if (next_code(&br, 9) != LZW_CLEAR)
+        return HCD_CORRUPT_DATA; /* a TIFF LZW strip starts with a clear code */
+    for (;;) {
         int code = next_code(&br, code_width(next));
-        if (code < 0 || code == LZW_EOI)
+        if (code < 0)
+            return HCD_CORRUPT_DATA; /* the strip ends without an end-of-information code */
+        if (code == LZW_EOI)
             break;
         if (code == LZW_CLEAR) {
             next = LZW_FIRST;
@@ -114,6 +120,8 @@ int hcd_lzw_decode(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_
         if (prev < 0) { /* first code after a clear must be a literal */
             if (code > 255)
                 return HCD_CORRUPT_DATA;
+        } else if (next >= LZW_MAX_CODES) {
+            return HCD_CORRUPT_DATA; /* a full table must be cleared before the next code */
         } else if ((unsigned)code < next) {
             add_string(&t, &next, (unsigned)prev, t.first[code]);
         } else if ((unsigned)code == next) { /* KwKwK: prev's string + its first byte */
@@ -121,7 +129,10 @@ int hcd_lzw_decode(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_
         } else {
             return HCD_CORRUPT_DATA;
         }
-        out = emit(&t, (unsigned)code, dst, out, dst_len);
+        size_t end = emit(&t, (unsigned)code, dst, out, dst_len);
+        if (end == 0)
+            return HCD_CORRUPT_DATA;
+        out = end;
         prev = code;
     }
     return out == dst_len ? HCD_OK : HCD_CORRUPT_DATA;
@@ -139,8 +150,12 @@ int hcd_deflate_decode(z_stream *zs, const uint8_t *src, size_t src_len, uint8_t
     zs->avail_in = (uInt)src_len;
     zs->next_out = dst;
     zs->avail_out = (uInt)dst_len;
+    /* Only a complete stream counts: Z_STREAM_END means the end-of-stream block was reached
+     * and the Adler-32 matched. Z_OK / Z_BUF_ERROR with the output full is a stream that wants
+     * to write more than the strip holds (or lacks its end); either way it is corrupt. Bytes
+     * after the stream end are ignored, as tifffile (libdeflate) ignores them. */
     int rc = inflate(zs, Z_FINISH);
-    if (rc != Z_STREAM_END && rc != Z_BUF_ERROR && rc != Z_OK)
+    if (rc != Z_STREAM_END)
         return HCD_CORRUPT_DATA;
     return zs->avail_out == 0 ? HCD_OK : HCD_CORRUPT_DATA;
 }

@@ -16,7 +16,7 @@ enum {
     TAG_SAMPLE_FORMAT = 339
 };
 
-enum { TYPE_BYTE = 1, TYPE_SHORT = 3, TYPE_LONG = 4 };
+enum { TYPE_SHORT = 3, TYPE_LONG = 4 };
 
 /* One IFD entry of interest; value is NULL when its bytes lie outside the buffer. */
 typedef struct {
@@ -24,6 +24,7 @@ typedef struct {
     uint16_t type;
     uint32_t count;
     const uint8_t *value;
+    int value_in_header; /* out-of-line values at an offset below 8: refused, as tifffile does */
 } entry;
 
 typedef struct {
@@ -117,7 +118,8 @@ static void read_entry(const reader *r, const uint8_t *p, tagset *t) {
         return;
     }
     uint32_t off = load32(p + 8, r->be);
-    e->value = in_bounds(r, off, size) ? r->buf + off : NULL;
+    e->value_in_header = off < 8;
+    e->value = in_bounds(r, off, size) && off >= 8 ? r->buf + off : NULL;
 }
 
 /* Follow next-IFD pointers from the first IFD; a pointer back to a visited IFD is a loop. */
@@ -158,27 +160,42 @@ static int read_ifd(const reader *r, tagset *t) {
     return check_chain(r, ifd, load32(r->buf + end, r->be));
 }
 
+/* Why an entry has no readable values: they lie past the end, or inside the 8-byte header. */
+static int value_fault(const entry *e) {
+    return e->value_in_header ? HCD_BAD_TAG : HCD_TRUNCATED;
+}
+
 /* Value i of an integer entry; the caller checked presence, bounds and i < count. */
 static uint32_t entry_get(const entry *e, int be, uint32_t i) {
-    if (e->type == TYPE_BYTE)
-        return e->value[i];
     if (e->type == TYPE_SHORT)
         return load16(e->value + 2u * (size_t)i, be);
     return load32(e->value + 4u * (size_t)i, be);
 }
 
+/* The TIFF 6 types of the tags read here; BYTE is not one (tifffile reads it as bytes). */
 static int is_integer_type(uint16_t type) {
-    return type == TYPE_BYTE || type == TYPE_SHORT || type == TYPE_LONG;
+    return type == TYPE_SHORT || type == TYPE_LONG;
 }
 
-/* A single-valued integer tag: *v on HCD_OK; `missing` is returned when the tag is absent. */
+/* A single-valued integer tag: *v on HCD_OK; `missing` is returned when the tag is absent.
+ * Exactly one SHORT or LONG value, as TIFF 6 defines these tags and tifffile reads them. */
 static int scalar(const entry *e, int be, int missing, uint32_t *v) {
     if (!e->present)
         return missing;
+    if (!is_integer_type(e->type) || e->count != 1)
+        return HCD_BAD_TAG;
+    if (e->value == NULL)
+        return value_fault(e);
+    *v = entry_get(e, be, 0);
+    return HCD_OK;
+}
+
+/* The first value of a per-sample tag (any count), to name the fault of a non-RGB image. */
+static int first_value(const entry *e, int be, uint32_t *v) {
     if (!is_integer_type(e->type) || e->count < 1)
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     *v = entry_get(e, be, 0);
     return HCD_OK;
 }
@@ -194,7 +211,7 @@ static int all_samples(const entry *e, int be, uint32_t want, int mismatch) {
     if (e->type != TYPE_SHORT || (e->count != 1 && e->count != 3))
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     for (uint32_t i = 0; i < e->count; i++)
         if (entry_get(e, be, i) != want)
             return mismatch;
@@ -213,7 +230,7 @@ static int check_pixel_format(const tagset *t, int be) {
         return st;
     if (spp != 3) {
         uint32_t bits;
-        if ((st = scalar(&t->bits, be, HCD_MISSING_TAG, &bits)) != HCD_OK)
+        if ((st = first_value(&t->bits, be, &bits)) != HCD_OK)
             return st;
         return bits != 8 ? HCD_NOT_8BIT : HCD_NOT_RGB;
     }
@@ -260,7 +277,7 @@ static int strip_array(const entry *e, uint32_t want, int missing, hcd_array_ref
     if ((e->type != TYPE_SHORT && e->type != TYPE_LONG) || e->count != want)
         return HCD_BAD_TAG;
     if (e->value == NULL)
-        return HCD_TRUNCATED;
+        return value_fault(e);
     ref->at = e->value;
     ref->count = e->count;
     ref->type = e->type;

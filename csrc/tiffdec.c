@@ -178,6 +178,21 @@ int hcd_decode_tiff(hcd_ctx *ctx, const uint8_t *buf, size_t len, void *out, hcd
     return st;
 }
 
+int hcd_normalize_patch(hcd_ctx *ctx, const uint8_t *pixels, ptrdiff_t row_stride, void *out,
+                        hcd_out_kind kind, const hcd_lut *lut) {
+    const size_t line = HCD_SIDE * 3;
+    if (hcd_row_bytes(kind) == 0 || (lut == NULL && kind != HCD_OUT_U8_HWC))
+        return HCD_UNSUPPORTED;
+    const uint8_t *src = pixels;
+    if (row_stride != (ptrdiff_t)line) { /* gather the rows: the kernels read one 27,648-byte block */
+        for (size_t y = 0; y < HCD_SIDE; y++)
+            memcpy(ctx->image + y * line, pixels + (ptrdiff_t)y * row_stride, line);
+        src = ctx->image;
+    }
+    hcd_emit_interleaved(src, out, kind, lut);
+    return HCD_OK;
+}
+
 static int ensure_capacity(hcd_ctx *ctx, size_t size) {
     if (size <= ctx->file_cap)
         return HCD_OK;

@@ -129,6 +129,21 @@ int hcd_decode_file(hcd_ctx *ctx, const char *path, void *out, hcd_out_kind kind
 int hcd_decode_batch(const char *const *paths, size_t n, void *out, hcd_out_kind kind,
                      const hcd_lut *lut, int threads, int32_t *status);
 
+/* Normalize one in-memory patch into one output row (row_bytes(kind) bytes at out), as if it had
+ * been decoded from a TIFF: 96 rows of 96 interleaved 8-bit RGB pixels, row y starting at
+ * pixels + y * row_stride bytes (row_stride 288 for a contiguous patch; any other value, negative
+ * included, for a patch cut from a larger image). Reads exactly 96 * 288 bytes of pixels, writes
+ * only the row. lut may be NULL only for HCD_OUT_U8_HWC. Returns HCD_OK or HCD_UNSUPPORTED. */
+int hcd_normalize_patch(hcd_ctx *ctx, const uint8_t *pixels, ptrdiff_t row_stride, void *out,
+                        hcd_out_kind kind, const hcd_lut *lut);
+
+/* Normalize patches[0:n] (row strides row_strides[0:n], see hcd_normalize_patch) into rows of out
+ * with up to `threads` workers (one per 32 patches at most) sharing an atomic index, as
+ * hcd_decode_batch; status[i] receives patch i's status. Returns 0, or HCD_NO_MEMORY when not even one context could be allocated. */
+int hcd_normalize_batch(const uint8_t *const *patches, const ptrdiff_t *row_strides, size_t n,
+                        void *out, hcd_out_kind kind, const hcd_lut *lut, int threads,
+                        int32_t *status);
+
 /* The read floor: hcd_read_file over paths with `threads` workers, no parsing; status as above. */
 int hcd_read_batch(const char *const *paths, size_t n, int threads, int32_t *status);
 

@@ -35,3 +35,11 @@ class BackendUnavailable(HcdEdgeError):
 
 class TrainingUnavailable(HcdEdgeError):
     """Training was asked for but PyTorch is not installed (pip install 'hcd-edge[train]')."""
+
+
+class SlideError(HcdEdgeError):
+    """A whole-slide image cannot be read or scored (names the slide and the fix)."""
+
+
+class SlideUnavailable(HcdEdgeError):
+    """Whole-slide scoring needs the `slide` extra (openslide, shapely, matplotlib) and it is missing."""

@@ -12,6 +12,8 @@ import numpy as np
 from hcd_edge.errors import ModelError
 
 PATCH_SIZE = 96  # pixels; Kaggle / PCam patches are 96x96 RGB
+PCAM_MPP = 0.972  # micrometres per pixel of Kaggle / PCam patches (10x): what slides are read at
+PCAM_MAGNIFICATION = 10  # objective power of Kaggle / PCam patches
 INPUT_NAME = "input"  # ONNX graph input: (N, 3, 96, 96) float or (N, 96, 96, 3) uint8
 OUTPUT_NAME = "logit"  # ONNX graph output: (N, 1) float32 logit of "centre 32x32 holds tumour"
 
@@ -44,6 +46,7 @@ class PreprocessSpec:
     channel_order: str = "RGB"
     layout: Layout = Layout.NCHW
     dtype: str = "float32"  # engine input dtype: float32 | float16 | uint8
+    mpp: float = PCAM_MPP  # micrometres per pixel of the training patches (slides are read at it)
 
     def __post_init__(self) -> None:
         _check(len(self.mean) == 3 and len(self.std) == 3, "mean and std need 3 values (R, G, B)")
@@ -54,6 +57,7 @@ class PreprocessSpec:
         _check(self.dtype in _DTYPES, f"dtype {self.dtype!r} is not one of {sorted(_DTYPES)}")
         uint8_nhwc = (self.layout is Layout.NHWC) == (self.dtype == "uint8")
         _check(uint8_nhwc, "layout NHWC goes with dtype uint8, and NCHW with float32/float16")
+        _check(math.isfinite(self.mpp) and self.mpp > 0, f"mpp must be positive, got {self.mpp}")
 
     @property
     def numpy_dtype(self) -> np.dtype:
@@ -68,7 +72,8 @@ class PreprocessSpec:
 
     def with_dtype(self, dtype: str) -> PreprocessSpec:
         """The same spec with another float input dtype (float32 or float16)."""
-        return PreprocessSpec(self.mean, self.std, self.size, self.channel_order, self.layout, dtype)
+        return PreprocessSpec(self.mean, self.std, self.size, self.channel_order, self.layout, dtype,
+                              self.mpp)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (enums as their values)."""
@@ -92,6 +97,7 @@ class PreprocessSpec:
                 channel_order=str(d.get("channel_order", "RGB")),
                 layout=Layout(d.get("layout", "NCHW")),
                 dtype=str(d.get("dtype", "float32")),
+                mpp=float(d.get("mpp", PCAM_MPP)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid preprocessing spec {d!r}: {exc}") from exc

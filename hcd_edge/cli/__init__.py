@@ -17,6 +17,7 @@ COMMANDS = {
     "build-engine": "hcd_edge.cli.build_engine:build_engine",
     "inspect": "hcd_edge.cli.inspect:inspect_engine",
     "score": "hcd_edge.cli.score:score",
+    "slide": "hcd_edge.cli.slide:slide",
     "bench": "hcd_edge.cli.bench:bench",
     "watch": "hcd_edge.cli.watch:watch",
 }

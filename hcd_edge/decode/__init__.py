@@ -45,6 +45,7 @@ __all__ = [
     "decode_bytes",
     "native_available",
     "native_unavailable_reason",
+    "normalize_patches",
     "read_patch",
     "status_message",
 ]
@@ -139,6 +140,80 @@ def decode_bytes(
         if code != NEEDS_FALLBACK:
             return int(code)
     return int(_decode_reference(view.tobytes(), out_row, mean, std))
+
+
+def normalize_patches(
+    patches: np.ndarray | Sequence[np.ndarray],
+    out: np.ndarray,
+    *,
+    spec: object | None = None,
+    mean: Sequence[float] = (0.0, 0.0, 0.0),
+    std: Sequence[float] = (1.0, 1.0, 1.0),
+    threads: int | None = None,
+) -> np.ndarray:
+    """Normalize len(patches) in-memory uint8 RGB patches into out[:len(patches)]; returns that view.
+
+    patches: a (N, 96, 96, 3) uint8 array, or a sequence of (96, 96, 3) uint8 arrays. Views cut
+    from a larger (H, W, 3) region array (``region[y:y+96, x:x+96]``) are read in place, without
+    a copy; other layouts (BGR-reversed, planar) are copied first.
+    out: exactly as decode_batch: C-contiguous (N', 3, 96, 96) float32/float16 receiving
+    (pixel/255 - mean)/std per channel, or (N', 96, 96, 3) uint8 receiving the pixels, N' >= N.
+    The values are bit-identical to decoding the same pixels from a TIFF file with decode_batch.
+    spec: a PreprocessSpec (anything with .mean and .std); overrides mean and std when given.
+    threads: workers (default: the usable cores), GIL released; the numpy fallback (extension
+    absent) computes the same values on one thread. Raises ValueError on a wrong dtype, shape
+    or size.
+    """
+    if spec is not None:
+        mean, std = spec.mean, spec.std  # type: ignore[attr-defined]
+    n = len(patches)
+    _check_out(out, n)
+    _check_normalization(mean, std)
+    workers = default_threads() if threads is None else threads
+    if workers < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    readable = _readable_patches(patches)
+    if n == 0:
+        return out[:0]
+    if _native is None:
+        _normalize_reference(readable, out[:n], mean, std)
+    else:
+        _native.normalize_batch(readable, out, mean, std, workers)
+    return out[:n]
+
+
+def _readable_patches(patches) -> np.ndarray | list[np.ndarray]:
+    """patches as the native side reads them: uint8 (.., 96, 96, 3) with pixel strides (3, 1)."""
+    if isinstance(patches, np.ndarray):
+        if patches.dtype != np.uint8 or patches.ndim != 4 or patches.shape[1:] != (96, 96, 3):
+            raise ValueError(f"patches must be a uint8 (N, 96, 96, 3) array, got "
+                             f"{patches.dtype} {patches.shape}")
+        return patches if patches.strides[2:] == (3, 1) else np.ascontiguousarray(patches)
+    readable = []
+    for i, patch in enumerate(patches):
+        if not isinstance(patch, np.ndarray) or patch.dtype != np.uint8 or patch.shape != (96, 96, 3):
+            what = f"{patch.dtype} {patch.shape}" if isinstance(patch, np.ndarray) else type(patch).__name__
+            raise ValueError(f"patch {i} must be a uint8 (96, 96, 3) array, got {what}")
+        readable.append(patch if patch.strides[1:] == (3, 1) else np.ascontiguousarray(patch))
+    return readable
+
+
+NORMALIZE_CHUNK = 64  # patches per numpy step: bounds the float32 temporaries to ~7 MB
+
+
+def _normalize_reference(patches, out: np.ndarray, mean, std) -> None:
+    """The numpy road: the same float32 operations, in the same order, as the lookup tables."""
+    m = np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    s = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
+    for start in range(0, len(patches), NORMALIZE_CHUNK):
+        chunk = np.asarray(patches[start : start + NORMALIZE_CHUNK])
+        rows = out[start : start + len(chunk)]
+        if out.dtype == np.uint8:
+            rows[...] = chunk
+            continue
+        scaled = chunk.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+        with np.errstate(over="ignore"):  # float16 rounds values past 65504 to inf, as the C side
+            rows[...] = (scaled - m) / s
 
 
 def read_patch(path: str | os.PathLike) -> np.ndarray:

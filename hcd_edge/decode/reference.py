@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hcd_edge.decode.status import DecodeStatus
+from hcd_edge.decode.ifd import native_ifd_status
+from hcd_edge.decode.status import NEEDS_FALLBACK, DecodeStatus
 from hcd_edge.decode.structure import classic_ifd_status, header_status, segments_status
 from hcd_edge.errors import DecodeError
 
@@ -41,9 +42,13 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
     """Decode TIFF bytes with tifffile into a (96, 96, 3) uint8 array, or a status why not."""
     import tifffile
 
-    status = header_status(data)
-    if status is DecodeStatus.OK:
-        status = classic_ifd_status(data)
+    native = native_ifd_status(data)
+    if native == NEEDS_FALLBACK:  # a TIFF the native parser leaves to tifffile: its checks
+        status = header_status(data)
+        if status is DecodeStatus.OK:
+            status = classic_ifd_status(data)
+    else:  # the native parser's own verdict on the IFD, so that both roads agree
+        status = DecodeStatus(native)
     if status is not DecodeStatus.OK:
         return status, None
     try:
@@ -51,7 +56,7 @@ def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
             page = tif.pages.first
             status = _check_page(page)
             if status is DecodeStatus.OK:
-                status = segments_status(page, len(data))
+                status = segments_status(page, data)
             if status is not DecodeStatus.OK:
                 return status, None
             pixels = page.asarray()

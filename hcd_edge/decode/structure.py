@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import struct
 
+from hcd_edge.decode.lzw_rules import lzw_stream_ok
 from hcd_edge.decode.status import DecodeStatus
 
 CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
 BIGTIFF_MAGICS = (b"II+\x00", b"MM\x00+")
 MAX_IFD_ENTRIES = 4096  # csrc/tiff_ifd.c MAX_IFD_ENTRIES
 MAX_CHAIN_IFDS = 64  # csrc/tiff_ifd.c MAX_CHAIN_IFDS
+LZW_COMPRESSION = 5
 # The tags csrc/tiff_ifd.c reads (slot_for) and the byte size of each TIFF field type.
 NATIVE_TAGS = frozenset({256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 339})
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
@@ -79,20 +81,53 @@ def _chain_loops(data: bytes, order: str, first: int, following: int) -> bool:
     return False
 
 
-def segments_status(page, size: int) -> DecodeStatus:
+def segments_status(page, data: bytes) -> DecodeStatus:
     """MISSING_DATA for a strip or tile without data; TRUNCATED when one lies past the end of
-    the file or an uncompressed strip holds fewer bytes than its rows need; else OK.
-    page is a 96x96 RGB 8-bit tifffile page."""
+    the file or an uncompressed strip holds fewer bytes than its rows need; CORRUPT_DATA for an
+    LZW segment that decodes to more bytes than it holds; else OK.
+    page is a 96x96 RGB 8-bit tifffile page, data the whole file."""
     offsets, counts = page.dataoffsets, page.databytecounts
     if any(offset == 0 or count == 0 for offset, count in zip(offsets, counts)):
         return DecodeStatus.MISSING_DATA  # tifffile would fill the gap with zeros: refuse it
-    if any(offset + count > size for offset, count in zip(offsets, counts)):
+    if any(offset + count > len(data) for offset, count in zip(offsets, counts)):
         return DecodeStatus.TRUNCATED
+    if int(page.compression) == LZW_COMPRESSION:
+        return _lzw_length_status(page, data)
     if int(page.compression) != 1 or page.is_tiled:
         return DecodeStatus.OK
     needed = _uncompressed_strip_bytes(page)
     if any(count < need for count, need in zip(counts, needed)):
         return DecodeStatus.TRUNCATED
+    return DecodeStatus.OK
+
+
+def _lzw_length_status(page, data: bytes) -> DecodeStatus:
+    """CORRUPT_DATA when an LZW segment breaks the native decoder's code rules (lzw_rules.py)
+    or decodes to other than exactly the bytes the segment holds.
+
+    tifffile asks the codec for exactly the segment's size and drops the rest, so an LZW
+    segment with extra codes (after damage, no end code) would decode. The native decoder
+    refuses it (csrc/codecs.h): an exact decoded length is the rule for every codec.
+    """
+    import imagecodecs
+
+    if page.is_tiled:
+        samples = page.samplesperpixel if int(page.planarconfig) == 1 else 1
+        needed = [page.tilelength * page.tilewidth * samples] * len(page.dataoffsets)
+    else:
+        needed = _uncompressed_strip_bytes(page)
+    for offset, count, need in zip(page.dataoffsets, page.databytecounts, needed):
+        segment = bytes(data[offset : offset + count])
+        if len(segment) >= 2 and segment[0] == 0 and segment[1] & 1:
+            continue  # pre-TIFF-6 bit order (csrc/codecs.c hcd_lzw_is_old_style): tifffile's alone
+        if not lzw_stream_ok(segment):
+            return DecodeStatus.CORRUPT_DATA
+        try:
+            decoded = imagecodecs.lzw_decode(segment, out=need + 1)
+        except Exception:  # noqa: BLE001 - invalid codes: tifffile raises on them too
+            return DecodeStatus.CORRUPT_DATA
+        if len(decoded) != need:
+            return DecodeStatus.CORRUPT_DATA
     return DecodeStatus.OK
 
 

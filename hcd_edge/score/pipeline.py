@@ -10,6 +10,10 @@ context current around each call). Slot memory is allocated once: K x rows input
 the number of files, and paths are pulled from the iterable lazily. decode_batch and
 ONNX Runtime release the GIL, so the two threads overlap on a CPU too. An exception in the
 decode thread is re-raised in the caller's thread, naming the files of the batch.
+
+`run(items, fill=...)` takes other inputs than files: `fill(items, rows)` writes the batch's
+rows and returns their statuses (whole-slide scoring fills slots with patches cut in memory);
+the items are pulled lazily in the decode thread, so reading them overlaps inference too.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,9 @@ from hcd_edge.score.tta import Tta, average, expand_in_place
 DEFAULT_BATCH = 64  # patches per batch
 DEFAULT_SLOTS = 3  # one decoding, one ready, one running
 _POLL_SECONDS = 0.1  # how often a blocked decode thread checks whether it was stopped
+
+# fill(items, rows) -> int32 statuses: writes rows[:len(items)] (a slot's host rows) in place.
+SlotFill = Callable[[Sequence, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class _RunState:
     free: queue.Queue = field(default_factory=queue.Queue)
     ready: queue.Queue = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
+    fill: SlotFill | None = None
 
 
 class ScoringPipeline:
@@ -133,10 +141,14 @@ class ScoringPipeline:
         for slot in kept:
             self.executor.release_slot(slot)
 
-    def run(self, paths: Iterable[Path]) -> Iterator[BatchResult]:
+    def run(self, paths: Iterable, fill: SlotFill | None = None) -> Iterator[BatchResult]:
         """Yield BatchResults covering `paths` in order; slots are freed when the iterator ends
-        (or kept for the next run with config.keep_slots)."""
-        state = _RunState()
+        (or kept for the next run with config.keep_slots).
+
+        paths are patch files decoded with decode_batch, unless `fill` is given: then they are
+        any items, and fill(items, rows) writes their rows and returns int32 statuses (0 = ok).
+        """
+        state = _RunState(fill=fill or self._decode_files)
         slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.slots)]
         if self.config.keep_slots:
             self._kept = slots
@@ -166,19 +178,23 @@ class ScoringPipeline:
                 slot = _take(state.free, state.stop)
                 if slot is None:
                     return
-                state.ready.put(self._decode_into(slot, start, chunk))
+                state.ready.put(self._decode_into(slot, start, chunk, state.fill))
             state.ready.put(_END)
         except BaseException as exc:  # noqa: BLE001 - surfaces in the caller's thread, which raises it
             state.ready.put(_Failed(exc, chunk))
 
-    def _decode_into(self, slot: Slot, start: int, chunk: list[Path]) -> _Decoded:
-        spec, k = self.executor.spec, len(chunk)
+    def _decode_into(self, slot: Slot, start: int, chunk: list, fill) -> _Decoded:
+        k = len(chunk)
         began = time.perf_counter()
-        statuses = decode_batch(chunk, slot.host[:k], mean=spec.mean, std=spec.std,
-                                threads=self.config.decode_threads, stats=self.decode_stats)
-        rows = expand_in_place(slot.host, k, self.config.tta, spec.layout)
+        statuses = fill(chunk, slot.host[:k])
+        rows = expand_in_place(slot.host, k, self.config.tta, self.executor.spec.layout)
         self.times.decode += time.perf_counter() - began
         return _Decoded(slot, start, chunk, np.asarray(statuses, dtype=np.int32), rows)
+
+    def _decode_files(self, paths: Sequence[Path], rows: np.ndarray) -> np.ndarray:
+        spec = self.executor.spec
+        return decode_batch(paths, rows, mean=spec.mean, std=spec.std,
+                            threads=self.config.decode_threads, stats=self.decode_stats)
 
     # -- caller thread -------------------------------------------------------------------
 

@@ -25,6 +25,13 @@ def test_demo_runs_every_step_and_names_its_outputs(tmp_path, capfd):
     assert {(r["precision"], r["batch"]) for r in bench} == {("fp32", 1), ("fp32", 64), ("int8", 1), ("int8", 64)}
     assert "GENERATED" in printed and "not diagnosis" in printed
     assert str(out / "scores.csv") in printed
+    slide = out / "slides" / "synthetic-slide"
+    assert (slide / "heatmap.png").stat().st_size > 0
+    regions = json.loads((slide / "tumour.geojson").read_text())
+    assert regions["type"] == "FeatureCollection"
+    with open(out / "slides" / "slides.csv", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["status"] == "ok" and int(row["patches"]) > 0
 
 
 def test_demo_refuses_a_missing_model(tmp_path):

@@ -1,5 +1,6 @@
 """Fuzz hcd_edge.decode.decode_bytes: no crash, statuses from the table, failed rows zeroed, all
-output kinds agreeing, and pixels equal to tifffile's whenever both decode.
+output kinds agreeing, pixels equal to tifffile's whenever both decode, and normalize_patches
+(from memory) equal to the decoded rows.
 
     make fuzz                         # atheris for FUZZ_SECONDS (default 60) over generated seeds
     python tests/fuzz/fuzz_decode.py -max_total_time=60 DIR   # atheris, libFuzzer flags
@@ -26,7 +27,7 @@ MEAN, STD = (0.70, 0.54, 0.69), (0.23, 0.27, 0.21)
 
 def check_one(data: bytes) -> int:
     """Decode data into every output kind and check the contract; returns the status."""
-    from hcd_edge.decode import DecodeStatus, decode_bytes
+    from hcd_edge.decode import DecodeStatus, decode_bytes, normalize_patches
     from hcd_edge.decode.reference import pixels_from_bytes
 
     rows = [np.empty((96, 96, 3), np.uint8), np.empty((3, 96, 96), np.float32),
@@ -44,6 +45,10 @@ def check_one(data: bytes) -> int:
     scaled = (rows[0].transpose(2, 0, 1).astype(np.float32) / np.float32(255)
               - np.float32(MEAN).reshape(3, 1, 1)) / np.float32(STD).reshape(3, 1, 1)
     assert np.array_equal(rows[1], scaled), "float32 row differs from the numpy reference"
+    from_memory = np.empty((1, 3, 96, 96), np.float16)
+    normalize_patches(rows[0][None], from_memory, mean=MEAN, std=STD, threads=1)
+    assert np.array_equal(from_memory[0].view(np.uint16), rows[2].view(np.uint16)), \
+        "normalize-from-memory differs from the decoded float16 row"
     return status
 
 

@@ -37,6 +37,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             free(row);
         }
     }
+    /* The same bytes as an in-memory patch (normalize-from-memory), ending exactly at the end of
+     * the heap copy so that a read past its last row hits the redzone. */
+    if (size >= HCD_IMAGE_BYTES) {
+        void *row = aligned_alloc(64, hcd_row_bytes(HCD_OUT_F32_CHW));
+        if (row == NULL)
+            abort();
+        lut.kernel = HCD_KERNEL_SCALAR;
+        for (int kernel = HCD_KERNEL_COUNT - 1; kernel >= 0; kernel--)
+            if (hcd_kernel_supported((hcd_kernel)kernel)) {
+                lut.kernel = kernel;
+                break;
+            }
+        for (int k = 0; k < 3; k++)
+            decoded_ok += hcd_normalize_patch(ctx, copy + size - HCD_IMAGE_BYTES, HCD_SIDE * 3,
+                                              row, KINDS[k], &lut) == HCD_OK;
+        free(row);
+    }
     hcd_ctx_free(ctx);
     free(copy);
     return 0;
@@ -103,6 +120,58 @@ static void batch(char **paths, int n) {
     }
 }
 
+/* normalize-from-memory over exact-size heap regions: contiguous patches, views cut from a
+ * wider region (row stride > 288), and bottom-up views (negative row stride), threaded. */
+static int from_memory(void) {
+    enum { W = 301, H = 197, N = 12 };
+    uint8_t *region = malloc((size_t)W * H * 3);
+    uint8_t *patches = malloc((size_t)N * HCD_IMAGE_BYTES);
+    if (region == NULL || patches == NULL)
+        abort();
+    uint64_t rng = 42;
+    for (size_t i = 0; i < (size_t)W * H * 3; i++)
+        region[i] = (uint8_t)next_random(&rng);
+    for (size_t i = 0; i < (size_t)N * HCD_IMAGE_BYTES; i++)
+        patches[i] = (uint8_t)next_random(&rng);
+    const uint8_t *ptrs[N];
+    ptrdiff_t strides[N];
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        size_t x = (size_t)(i * 17) % (W - HCD_SIDE), y = (size_t)(i * 29) % (H - HCD_SIDE);
+        if (i % 3 == 0) { /* contiguous; patch 9 is the block's last, ending at its end */
+            ptrs[i] = patches + (size_t)(i == 9 ? N - 1 : i) * HCD_IMAGE_BYTES;
+            strides[i] = HCD_SIDE * 3;
+        } else if (i % 3 == 1) { /* a view of the region; the last one touches its corner */
+            if (i == N - 2) {
+                x = W - HCD_SIDE;
+                y = H - HCD_SIDE;
+            }
+            ptrs[i] = region + (y * W + x) * 3;
+            strides[i] = (ptrdiff_t)W * 3;
+        } else { /* bottom-up: first row is the region's last */
+            ptrs[i] = region + ((size_t)(H - 1) * W + x) * 3;
+            strides[i] = -(ptrdiff_t)W * 3;
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        static const float mean[3] = {0.1f, 0.2f, 0.3f}, std[3] = {0.5f, 0.4f, 0.3f};
+        hcd_lut lut;
+        hcd_lut_init(&lut, mean, std);
+        lut.stream_stores = k & 1;
+        void *out = malloc((size_t)N * hcd_row_bytes(KINDS[k]));
+        int32_t status[N];
+        if (out == NULL)
+            abort();
+        hcd_normalize_batch(ptrs, strides, N, out, KINDS[k], &lut, 3, status);
+        for (int i = 0; i < N; i++)
+            ok += status[i] == HCD_OK;
+        free(out);
+    }
+    free(region);
+    free(patches);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s MUTATIONS_PER_FILE FILE...\n", argv[0]);
@@ -123,7 +192,9 @@ int main(int argc, char **argv) {
         free(data);
     }
     batch(argv + 2, argc - 2);
+    int memory_ok = from_memory();
     printf("files %d decodes %lu ok %lu\n", argc - 2, decodes, decoded_ok);
+    printf("from-memory ok %d\n", memory_ok);
     return 0;
 }
 #endif

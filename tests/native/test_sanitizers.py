@@ -1,7 +1,11 @@
 """The C core built with AddressSanitizer + UndefinedBehaviorSanitizer, driven over the corpora.
 
 Any sanitizer report fails the test. The driver (driver.c) decodes every corpus file from an
-exact-size heap copy, many prefixes and seeded mutations of each, then all files as a batch.
+exact-size heap copy, many prefixes and seeded mutations of each, then all files as a batch;
+it also normalizes each file's bytes as an in-memory patch and a threaded batch of contiguous,
+region-view and bottom-up patches (normalize-from-memory). The malformed corpus holds the
+exact-length strip cases (Deflate bombs and missing Adler-32, LZW without clear or end code or
+past a full table, PackBits trailing runs).
 """
 
 from __future__ import annotations
@@ -70,5 +74,7 @@ def test_valid_variants_and_their_mutations_run_clean_under_asan_and_ubsan(drive
     files = corpus.write_cases(tmp_path, cases)
     done = run_driver(driver, files, mutations=60)
     assert_clean(done)
-    ok = int(done.stdout.split()[-1])
+    ok = int(done.stdout.splitlines()[0].split()[-1])
     assert ok >= 3 * len(corpus.valid_variants()[::3]), done.stdout  # each file, each output kind
+    # normalize-from-memory: 12 patches (contiguous, region views, bottom-up) x 3 output kinds
+    assert "from-memory ok 36" in done.stdout, done.stdout
