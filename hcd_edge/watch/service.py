@@ -14,6 +14,7 @@ the CLI's SIGTERM handler) ends the loop after the batch in progress is committe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -33,7 +34,7 @@ from hcd_edge.watch.health import HEALTH_FILE, Health
 from hcd_edge.watch.results import RESULTS_FILE, ResultsCsv, utc_now
 from hcd_edge.watch.selection import FileKind, Selection, is_below, scan_files
 from hcd_edge.watch.settle import FileVersion, SettleTracker, file_version
-from hcd_edge.watch.slides import score_slide_file
+from hcd_edge.watch.slides import SlideJob, score_slide_file
 from hcd_edge.watch.state import STATE_FILE, Outcome, StateDb
 
 LOCK_FILE = "watch.lock"
@@ -93,7 +94,10 @@ def watch(request: WatchRequest, stop: threading.Event | None = None) -> WatchRe
         stack.callback(pipeline.close)
         log.info("watching %s -> %s with %s (%s %s, threshold %.4f)", incoming, out, engine_dir,
                  manifest.precision.value, manifest.backend, threshold)
-        loop = _WatchLoop(request, incoming, out, engine_dir, threshold, pipeline, state, results, stop)
+        slides = SlideJob(executor, threshold, dataclasses.replace(config, keep_slots=False), {
+            "folder": str(engine_dir), "name": manifest.name, "backend": executor.backend,
+            "precision": manifest.precision.value})
+        loop = _WatchLoop(request, incoming, out, slides, pipeline, state, results, stop)
         return loop.run()
 
 
@@ -147,11 +151,11 @@ def _resolve_engine(request: WatchRequest, incoming: Path, out: Path) -> Path:
 class _WatchLoop:
     """The watch's main loop; owns the tracker, the queues and the counters."""
 
-    def __init__(self, request: WatchRequest, incoming: Path, out: Path, engine_dir: Path,
-                 threshold: float, pipeline: ScoringPipeline, state: StateDb,
-                 results: ResultsCsv, stop: threading.Event):
+    def __init__(self, request: WatchRequest, incoming: Path, out: Path, slides: SlideJob,
+                 pipeline: ScoringPipeline, state: StateDb, results: ResultsCsv,
+                 stop: threading.Event):
         self.request, self.incoming, self.out = request, incoming, out
-        self.engine_dir, self.threshold, self.pipeline = engine_dir, threshold, pipeline
+        self.slide_job, self.threshold, self.pipeline = slides, slides.threshold, pipeline
         self.state, self.results, self.stop = state, results, stop
         self.tracker = SettleTracker(request.settle)
         self.patches: deque[FileVersion] = deque()
@@ -161,7 +165,7 @@ class _WatchLoop:
         self.source = None if request.once else EventSource(
             incoming, lambda path: self._wanted(path) is not None, polling=request.polling)
         events = "none (--once)" if self.source is None else "pending"
-        self.health = Health(out / HEALTH_FILE, engine=str(engine_dir), events=events)
+        self.health = Health(out / HEALTH_FILE, engine=slides.engine["folder"], events=events)
         self.last_scan = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -294,7 +298,7 @@ class _WatchLoop:
     def _score_slide(self, version: FileVersion) -> None:
         log.info("slide %s: scoring into %s", version.path, self.out)
         try:
-            row = score_slide_file(version.path, self.out, self.engine_dir, self.request.threads)
+            row = score_slide_file(version.path, self.out, self.slide_job)
         finally:
             self.taken.pop(version.path, None)
         self._commit([row], [version])

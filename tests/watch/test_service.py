@@ -9,7 +9,6 @@ import time
 import pytest
 
 from hcd_edge.watch import WatchRequest, watch
-from hcd_edge.watch.slides import SlideStatus
 from tests.watch.helpers import (
     count_rows,
     drop,
@@ -148,21 +147,6 @@ def test_a_broken_file_gets_one_error_row_and_is_not_retried(tmp_path, engine_di
     assert len(rows) == 3 and rows["good"]["status"] == "0"
     assert rows["truncated"]["status"] != "0" and "truncated.tif" in rows["truncated"]["message"]
     assert rows["not_tiff"]["status"] != "0" and rows["not_tiff"]["probability"] == ""
-
-
-def test_a_slide_without_slide_support_gets_an_error_row_not_a_crash(tmp_path, engine_dir, payloads,
-                                                                     monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "hcd_edge.slide", None)  # as if slide support were missing
-    incoming, out = tmp_path / "in", tmp_path / "out"
-    drop(incoming, ["p.tif"], payloads)
-    (incoming / "case1.svs").write_bytes(b"II*\x00 not really a slide")
-    report = watch(request(incoming, out, engine_dir, once=True))
-    rows = {r["id"]: r for r in read_rows(out)}
-    assert (report.scored, report.errors) == (1, 1)
-    assert rows["case1"]["status"] == str(int(SlideStatus.UNAVAILABLE))
-    assert "slide support not installed/available" in rows["case1"]["message"]
 
 
 def test_health_file_reports_the_last_file_and_counts(tmp_path, engine_dir, payloads):
