@@ -82,9 +82,13 @@ def watch(incoming, out, engine, patterns, slide_patterns, settle, batch_window,
         polling=polling, rescan=rescan, starter_model=_starter_model(),
     )
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with library_errors():
-        report = run_watch(request, stop)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set())
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with library_errors():
+            report = run_watch(request, stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if once and report.errors:
         click.get_current_context().exit(EXIT_PARTIAL)
