@@ -46,6 +46,8 @@ class ResultsCsv:
     def _open(self, state: StateDb):
         committed = state.csv_bytes()
         size = self.path.stat().st_size if self.path.exists() else 0
+        if size:
+            _check_header(self.path)
         fh = open(self.path, "r+b" if size else "wb")  # noqa: SIM115 - closed by close()
         if size == 0:
             fh.write(HEADER_BYTES)
@@ -95,3 +97,14 @@ def _encode(records) -> bytes:
 
 
 HEADER_BYTES = _encode([RESULTS_HEADER])
+
+
+def _check_header(path: Path) -> None:
+    """Refuse to append to a CSV that is not a watch's results file (e.g. a `score` output)."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    if first != HEADER_BYTES:
+        raise DataError(
+            f"{path} is not a results file of hcd-edge watch (its first line is {first[:80]!r}); "
+            "give --out another folder, or move the file away"
+        )

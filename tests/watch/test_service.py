@@ -192,3 +192,28 @@ def test_a_second_watch_on_the_same_output_folder_is_refused(tmp_path, engine_di
     with running_watch(request(incoming, out, engine_dir)), \
             pytest.raises(DataError, match="another hcd-edge watch"):
         watch(request(incoming, out, engine_dir, once=True))
+
+
+def test_a_foreign_results_csv_is_refused_not_appended_to(tmp_path, engine_dir):
+    from hcd_edge.errors import DataError
+
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    incoming.mkdir()
+    out.mkdir()
+    (out / "results.csv").write_text("id,probability,label,status,message\nx,0.1,0,0,\n")
+    with pytest.raises(DataError, match="not a results file of hcd-edge watch"):
+        watch(request(incoming, out, engine_dir, once=True))
+    assert (out / "results.csv").read_text().count("\n") == 2
+
+
+def test_without_an_engine_the_starter_default_engine_is_built_and_used(tmp_path, payloads):
+    from tests.tiny_models import write_tiny_cnn
+
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    paths = drop(incoming, names(3), payloads)
+    starter = write_tiny_cnn(tmp_path / "starter.onnx", threshold=0.3)
+    report = watch(request(incoming, out, None, once=True, starter_model=starter))
+    assert report.scored == 3
+    assert_one_row_each(out, paths)
+    engine = json.loads((out / "health.json").read_text())["engine"]
+    assert engine.startswith(str(tmp_path / "cache"))  # built into the (private) cache
