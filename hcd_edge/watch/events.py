@@ -35,8 +35,6 @@ class EventKind(str, Enum):
     CHANGED = "changed"  # created, modified or closed after writing
     RENAMED = "renamed"  # renamed (moved) into this path: complete
     GONE = "gone"  # deleted, or renamed away
-    FOLDER = "folder"  # a folder was created: its files need a scan (and to settle)
-    FOLDER_RENAMED = "folder_renamed"  # a folder was renamed into place: its files are complete
 
 
 @dataclass(frozen=True)
@@ -121,20 +119,18 @@ def _handler_class(events):
         def on_any_event(self, event) -> None:
             kind = event.event_type
             src = Path(os.fsdecode(event.src_path))
+            if event.is_directory:
+                return  # watchdog reports the files of a created or moved folder one by one
             if kind == "moved":
-                dest = Path(os.fsdecode(event.dest_path))
                 self.put(EventKind.GONE, src)
-                self.put(EventKind.FOLDER_RENAMED if event.is_directory else EventKind.RENAMED, dest)
-            elif event.is_directory:
-                if kind == "created":
-                    self.put(EventKind.FOLDER, src)
+                self.put(EventKind.RENAMED, Path(os.fsdecode(event.dest_path)))
             elif kind in ("created", "modified", "closed"):
                 self.put(EventKind.CHANGED, src)
             elif kind == "deleted":
                 self.put(EventKind.GONE, src)
 
         def put(self, kind: EventKind, path: Path) -> None:
-            if kind in (EventKind.FOLDER, EventKind.FOLDER_RENAMED) or self.accept(path):
+            if self.accept(path):
                 self.out.put(FileEvent(kind, path))
 
     return _Handler

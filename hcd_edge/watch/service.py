@@ -234,19 +234,13 @@ class _WatchLoop:
         return kind
 
     def _on_event(self, event: FileEvent, now: float) -> None:
+        # A folder created or moved in needs no scan here: watchdog reports the files in it
+        # (created / moved events of their own), and --rescan catches anything it missed.
         if event.kind is EventKind.GONE:
             self.tracker.forget(event.path)
-        elif event.kind in (EventKind.FOLDER, EventKind.FOLDER_RENAMED):
-            if is_below(event.path, self.out) or _in_hidden_folder(event.path / "x", self.incoming):
-                return
-            for path in scan_files(event.path, self.request.selection, exclude=self.out):
-                if event.kind is EventKind.FOLDER_RENAMED:
-                    self.tracker.renamed(path)
-                else:
-                    self.tracker.offer(path, now)
         elif event.kind is EventKind.RENAMED:  # (the observer passes only wanted paths)
             self.tracker.renamed(event.path)
-        else:
+        elif event.kind is EventKind.CHANGED:
             self.tracker.offer(event.path, now, changed=True)
 
     def _scan(self, now: float) -> int:

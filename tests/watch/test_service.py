@@ -217,3 +217,18 @@ def test_without_an_engine_the_starter_default_engine_is_built_and_used(tmp_path
     assert_one_row_each(out, paths)
     engine = json.loads((out / "health.json").read_text())["engine"]
     assert engine.startswith(str(tmp_path / "cache"))  # built into the (private) cache
+
+
+def test_a_folder_moved_in_and_a_folder_made_in_place_are_scored_file_by_file(
+        tmp_path, engine_dir, payloads):
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    incoming.mkdir()
+    outside = drop(tmp_path / "case7", names(6), payloads)  # written elsewhere, moved in whole
+    with running_watch(request(incoming, out, engine_dir)):
+        os.rename(tmp_path / "case7", incoming / "case7")
+        made = drop(incoming / "case8" / "deep", names(4, "q"), payloads)
+        wait_until(lambda: count_rows(out) >= 10, 20, "10 rows")
+        time.sleep(SETTLE * 3)
+    moved = [incoming / "case7" / p.name for p in outside]
+    assert_one_row_each(out, moved + made)
+    assert count_rows(out) == 10
