@@ -1,6 +1,6 @@
 """`make bench`: every comparative benchmark in turn, then benchmarks/REPORT.md.
 
-    python -m benchmarks.run_all [--quick] [--only decode,inference,end_to_end]
+    python -m benchmarks.run_all [--quick] [--only decode,inference,end_to_end,slide]
 
 Each benchmark runs in its own process (so one's threads and caches do not colour the next)
 and writes benchmarks/results/<name>.json; the report is rendered from those files.
@@ -22,6 +22,7 @@ BENCHMARKS = {
                                                 "--seconds", "1"]),
     "end_to_end": ("benchmarks.end_to_end", [], ["--n", "1000", "--null-n", "5000", "--repeats", "1",
                                                  "--seconds", "2"]),
+    "slide": ("benchmarks.slide", [], ["--repeats", "1"]),
 }
 
 

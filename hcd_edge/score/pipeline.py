@@ -79,7 +79,7 @@ class BatchResult:
     """One batch of results, in input order."""
 
     start: int  # index of paths[0] in the input sequence
-    paths: list[Path]
+    paths: list  # the batch's inputs: patch Paths, or the items given to run(items, fill=...)
     statuses: np.ndarray  # int32 (n,): decode status, 0 = scored
     probabilities: np.ndarray  # float64 (n,): NaN where status != 0
 

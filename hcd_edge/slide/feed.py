@@ -1,23 +1,28 @@
 """Feeding grid patches to the scoring pipeline: read a block, cut patches in memory, fill slots.
 
 The patch iterator runs in the pipeline's decode thread (it is pulled lazily, a batch at a
-time), so block reads overlap inference; at most a few blocks are alive at once (the one
-being cut, and those whose patches sit in queued slots), whatever the slide's size.
+time), and blocks are read ahead in a reader thread, so block reads overlap inference; at most
+a few blocks are alive at once (READ_AHEAD being read, the one being cut, and those whose
+patches sit in queued slots), whatever the slide's size.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hcd_edge.decode import normalize_patches
-from hcd_edge.slide.grid import BLOCK_PATCHES, Grid, blocks, shrink_to
+from hcd_edge.slide.grid import BLOCK_PATCHES, Block, Grid, blocks, shrink_to
 from hcd_edge.slide.reader import SlideReader
 from hcd_edge.slide.resolution import ReadPlan, read_target
 from hcd_edge.spec import PreprocessSpec
+
+READ_AHEAD = 2  # blocks being read while the current one is cut
 
 
 @dataclass(frozen=True)
@@ -43,23 +48,43 @@ class FeedTimes:
 
 def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.ndarray,
                 times: FeedTimes | None = None, per_side: int = BLOCK_PATCHES) -> Iterator[PatchCut]:
-    """The selected grid patches, row-major within blocks, each cut from its block's read."""
+    """The selected grid patches, row-major within blocks, each cut from its block's read.
+
+    Blocks are read READ_AHEAD ahead in a reader thread (OpenSlide and the codecs release the
+    GIL), so decoding the next block overlaps cutting, normalizing and inference of this one.
+    """
     times = times if times is not None else FeedTimes()
-    for block in blocks(grid, per_side):
-        tight = shrink_to(block, selected)
-        if tight is None:
-            continue  # no tissue: nothing read
-        x, y, width, height = tight.region(grid)
-        began = time.perf_counter()
-        image = read_target(reader, plan, x, y, width, height)
-        times.read += time.perf_counter() - began
-        times.blocks += 1
-        times.largest_read = max(times.largest_read, width * height)
-        part = selected[tight.row0 : tight.row1, tight.col0 : tight.col1]
-        for i, j in zip(*np.nonzero(part)):
-            top, left = int(i) * grid.stride, int(j) * grid.stride
-            yield PatchCut(tight.row0 + int(i), tight.col0 + int(j),
-                           image[top : top + grid.size, left : left + grid.size])
+    tights = (t for t in (shrink_to(b, selected) for b in blocks(grid, per_side)) if t is not None)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hcd-edge-read") as pool:
+        pending: deque = deque()
+
+        def read_ahead() -> None:
+            block = next(tights, None)
+            if block is not None:
+                pending.append((block, pool.submit(_read_block, reader, plan, grid, block, times)))
+
+        for _ in range(READ_AHEAD):
+            read_ahead()
+        while pending:
+            block, future = pending.popleft()
+            image = future.result()
+            read_ahead()
+            part = selected[block.row0 : block.row1, block.col0 : block.col1]
+            for i, j in zip(*np.nonzero(part)):
+                top, left = int(i) * grid.stride, int(j) * grid.stride
+                yield PatchCut(block.row0 + int(i), block.col0 + int(j),
+                               image[top : top + grid.size, left : left + grid.size])
+
+
+def _read_block(reader: SlideReader, plan: ReadPlan, grid: Grid, block: Block,
+                times: FeedTimes) -> np.ndarray:
+    x, y, width, height = block.region(grid)
+    began = time.perf_counter()
+    image = read_target(reader, plan, x, y, width, height)
+    times.read += time.perf_counter() - began
+    times.blocks += 1
+    times.largest_read = max(times.largest_read, width * height)
+    return image
 
 
 def fill_rows(cuts: Sequence[PatchCut], rows: np.ndarray, spec: PreprocessSpec,

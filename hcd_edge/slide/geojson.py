@@ -23,8 +23,8 @@ def tumour_regions(grid: Grid, probabilities: np.ndarray, threshold: float,
     from scipy import ndimage
 
     above = np.nan_to_num(probabilities, nan=-1.0) >= threshold
-    labels, count = ndimage.label(above)  # default structure: 4-connectivity
-    features = []
+    labels, _ = ndimage.label(above)  # default structure: 4-connectivity
+    features: list[dict] = []
     for index, where in enumerate(ndimage.find_objects(labels), start=1):
         region = labels[where] == index
         values = probabilities[where][region]

@@ -81,27 +81,27 @@ class OpenSlideReader:
 
     def read(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
         """RGB uint8 (height, width, 3); transparent (unscanned) pixels become white."""
+        return np.asarray(self.read_image(level, x, y, width, height))
+
+    def read_image(self, level: int, x: int, y: int, width: int, height: int):
+        """The same region as a PIL RGB image (what resampling works on, without a numpy trip)."""
         ds = self.levels[level].downsample
-        location = (int(round(x * ds)), int(round(y * ds)))
-        rgba = np.asarray(self._slide.read_region(location, level, (int(width), int(height))))
-        return flatten_alpha(rgba)
+        location = (round(x * ds), round(y * ds))
+        return flatten_alpha(self._slide.read_region(location, level, (int(width), int(height))))
 
     def close(self) -> None:
         """Close the OpenSlide handle."""
         self._slide.close()
 
 
-def flatten_alpha(rgba: np.ndarray) -> np.ndarray:
-    """RGB uint8 of a non-premultiplied RGBA array composited over white."""
-    rgb = np.ascontiguousarray(rgba[..., :3])
-    alpha = rgba[..., 3]
-    if alpha.min(initial=255) == 255:
-        return rgb
-    where = alpha != 255  # usually a thin border or a missing tile: blend only those pixels
-    a = alpha[where].astype(np.float32)[:, None] / np.float32(255)
-    blended = rgb[where].astype(np.float32) * a + np.float32(BACKGROUND) * (1 - a)
-    rgb[where] = np.rint(blended).astype(np.uint8)
-    return rgb
+def flatten_alpha(rgba):
+    """A PIL RGB image of a non-premultiplied RGBA image (OpenSlide's) composited over white."""
+    from PIL import Image
+
+    if rgba.getchannel("A").getextrema()[0] < 255:  # a border or a missing tile: blend it
+        white = Image.new("RGBA", rgba.size, (BACKGROUND,) * 4)
+        rgba = Image.alpha_composite(white, rgba)
+    return rgba.convert("RGB")
 
 
 def plausible_mpp(value) -> float | None:

@@ -1,10 +1,11 @@
 """Reading a slide at a wanted resolution: the level to read and the area-averaging resample.
 
 "Target pixels" are pixels at the wanted resolution (the model's 0.972 um for patches; coarser
-for thumbnails). A level within 1% of it is read as it is; otherwise the coarsest finer level
-is read and averaged down (PIL's box filter: each output pixel is the area-weighted mean of
-the input pixels its footprint covers, fractional edges included), so blocks read apart and
-stitched give the same pixels as one read.
+for thumbnails). The nearest level is read: as it is when it lies within 1% of the wanted
+resolution, else resampled by area averaging (PIL's box filter: each output pixel is the
+area-weighted mean of the input pixels its footprint covers, fractional edges included, so
+blocks read apart and stitched give the same pixels as one read; upsampling a slightly coarser
+level, e.g. 1.0 um to 0.972 um, is the same filter enlarging).
 """
 
 from __future__ import annotations
@@ -45,18 +46,14 @@ def plan_read(levels: tuple[SlideLevel, ...], level0_per_pixel: float,
     """The plan that yields target pixels of `level0_per_pixel` level-0 pixels each."""
     if not level0_per_pixel > 0:
         raise ValueError(f"level0_per_pixel must be positive, got {level0_per_pixel}")
-    close = [i for i, lv in enumerate(levels)
-             if abs(lv.downsample / level0_per_pixel - 1) <= tolerance]
-    if close:
-        index = min(close, key=lambda i: abs(levels[i].downsample - level0_per_pixel))
-        scale = 1.0
-    else:  # the coarsest level finer than wanted (level 0 when even it is coarser: upsampling)
-        finer = [i for i, lv in enumerate(levels) if lv.downsample < level0_per_pixel]
-        index = max(finer, key=lambda i: levels[i].downsample) if finer else 0
-        scale = level0_per_pixel / levels[index].downsample
+    # the nearest level on a log scale: 1.0 um is nearer 0.972 um than 0.25 um is
+    index = min(range(len(levels)),
+                key=lambda i: abs(math.log(levels[i].downsample / level0_per_pixel)))
     level = levels[index]
-    return ReadPlan(index, level.downsample, scale, int(math.floor(level.width / scale + 1e-9)),
-                    int(math.floor(level.height / scale + 1e-9)))
+    close = abs(level.downsample / level0_per_pixel - 1) <= tolerance
+    scale = 1.0 if close else level0_per_pixel / level.downsample
+    return ReadPlan(index, level.downsample, scale, math.floor(level.width / scale + 1e-9),
+                    math.floor(level.height / scale + 1e-9))
 
 
 def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
@@ -68,9 +65,12 @@ def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
 
     s = plan.scale
     lx0, ly0, lx1, ly1 = x * s, y * s, (x + width) * s, (y + height) * s
-    ix0, iy0 = int(math.floor(lx0)), int(math.floor(ly0))
-    ix1, iy1 = int(math.ceil(lx1 - 1e-9)), int(math.ceil(ly1 - 1e-9))
-    source = reader.read(plan.level, ix0, iy0, ix1 - ix0, iy1 - iy0)
-    image = Image.fromarray(source, mode="RGB") if source.size else Image.new("RGB", (1, 1))
+    ix0, iy0 = math.floor(lx0), math.floor(ly0)
+    ix1, iy1 = math.ceil(lx1 - 1e-9), math.ceil(ly1 - 1e-9)
+    size = (ix1 - ix0, iy1 - iy0)
+    if hasattr(reader, "read_image"):  # OpenSlide hands PIL images: resample before any copy
+        image = reader.read_image(plan.level, ix0, iy0, *size)
+    else:
+        image = Image.fromarray(reader.read(plan.level, ix0, iy0, *size), mode="RGB")
     box = (lx0 - ix0, ly0 - iy0, lx1 - ix0, ly1 - iy0)
     return np.asarray(image.resize((width, height), Image.Resampling.BOX, box=box))

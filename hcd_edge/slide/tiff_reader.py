@@ -31,7 +31,7 @@ class TiffSlideReader:
             self._tif = tifffile.TiffFile(str(path))
             series = self._tif.series[0]
             self._pages = [level.keyframe for level in series.levels]
-        except Exception as exc:  # noqa: BLE001 - tifffile raises many types on corrupt files
+        except Exception as exc:  # tifffile raises many types on corrupt files
             raise SlideError(f"{path}: not a readable TIFF: {type(exc).__name__}: {exc}") from exc
         for page in self._pages:
             _check_page(self.path, page)
@@ -87,7 +87,7 @@ class TiffSlideReader:
             data = fh.read(count)
         try:
             seg, _, _ = page.decode(data, index, jpegtables=page.jpegtables)
-        except Exception as exc:  # noqa: BLE001 - codecs raise their own types
+        except Exception as exc:  # codecs raise their own types
             raise SlideError(f"{self.path}: segment {index} cannot be decoded: {exc}") from exc
         if seg is None:
             raise SlideError(f"{self.path}: segment {index} cannot be decoded")

@@ -115,8 +115,8 @@ def tissue_mask(reader: SlideReader, plan: ReadPlan, config: TissueConfig) -> Ti
 
 def cell_fractions(mask: TissueMask, grid: Grid) -> np.ndarray:
     """Tissue fraction of each grid patch's centre cell, float32 (rows, cols)."""
-    sums = np.zeros((mask.mask.shape[0] + 1, mask.mask.shape[1] + 1), dtype=np.int64)
-    sums[1:, 1:] = mask.mask.cumsum(axis=0).cumsum(axis=1)
+    sums = np.zeros((mask.mask.shape[0] + 1, mask.mask.shape[1] + 1), dtype=np.int32)  # < 2^31 px
+    sums[1:, 1:] = mask.mask.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
     y0, y1 = _cell_spans(grid.rows, grid, mask.mask_pixel, mask.mask.shape[0])
     x0, x1 = _cell_spans(grid.cols, grid, mask.mask_pixel, mask.mask.shape[1])
     inside = (sums[np.ix_(y1, x1)] - sums[np.ix_(y0, x1)] - sums[np.ix_(y1, x0)]

@@ -54,7 +54,7 @@ def test_shrink_to_the_selected_patches():
     assert shrink_to(Block(0, 10, 0, 10), selected) == Block(3, 6, 4, 8)
 
 
-@pytest.mark.parametrize("scale, expected", [(1.0, 64), (1.948, 63), (3.9, 30), (40.0, 1)])
+@pytest.mark.parametrize("scale, expected", [(1.0, 32), (1.948, 32), (3.9, 30), (40.0, 1)])
 def test_blocks_shrink_so_that_one_read_stays_bounded(scale, expected):
     per_side = patches_per_block(32, scale)
     assert per_side == expected

@@ -35,13 +35,16 @@ def test_a_level_within_one_percent_is_read_without_resampling():
     assert (plan.width, plan.height) == (2000, 1500)
 
 
-def test_otherwise_the_coarsest_finer_level_is_averaged_down():
-    plan = plan_read(PYRAMID, 1.948)  # a 0.499 um slide (20x) read at 0.972 um
+def test_otherwise_the_nearest_level_is_resampled():
+    plan = plan_read(PYRAMID, 1.948)  # a 0.499 um slide (20x) read at 0.972 um: averaged down
     assert plan.level == 0 and plan.resampled
     assert plan.scale == pytest.approx(1.948)
     assert (plan.width, plan.height) == (int(8000 / 1.948), int(6000 / 1.948))
-    assert plan_read(PYRAMID, 6.0).level == 1
+    assert (plan_read(PYRAMID, 6.0).level, plan_read(PYRAMID, 6.0).scale) == (1, 1.5)
     assert plan_read(PYRAMID, 40.0).level == 2
+    near = plan_read(PYRAMID, 3.888)  # a 0.25 um slide (40x): level 1 is 1.0 um, 2.9% coarser
+    assert near.level == 1 and near.scale == pytest.approx(0.972)
+    assert near.level0_per_pixel == pytest.approx(3.888)
 
 
 def test_a_slide_coarser_than_the_model_is_upsampled_from_level_0():

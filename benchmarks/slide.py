@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+"""Whole-slide scoring beside `hcd-edge score` on the same patches, engine and batch.
+
+For each slide (default: the CMU-1 excerpt in ../shared/data when present, else a generated
+slide), best of --repeats:
+
+  slide   hcd_edge.slide.run.score_slides(): "grid" is the scoring stage alone (block reads,
+          resampling, cutting, normalizing into the slots, inference), "wall" the whole slide
+          (open, thumbnail and tissue mask, grid, heatmap, GeoJSON and the other outputs)
+  score   hcd_edge.score.run.score() over the very patches the slide scored, cut from the same
+          block reads and written as 96x96 TIFF files (page cache warm): its pipeline patches/s
+
+The ratio slide grid / score is the issue's target (>= 0.8): reading and cutting tiles must not
+be the bottleneck. The largest |difference| between the two probabilities of each patch is
+printed too (same pixels, same engine: it should be ~1e-6, the CSV's rounding).
+
+    .venv/bin/python -m benchmarks.slide [--slide S.svs ...] [--engine DIR] [--precision int8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import SHARED_DATA, real_patches, write_results
+
+EXCERPT = SHARED_DATA / "cmu-1-small-region.svs"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--slide", type=Path, action="append", help="slide(s) [the CMU-1 excerpt, else generated]")
+    p.add_argument("--engine", type=Path, help="engine folder [the starter model built here]")
+    p.add_argument("--precision", choices=["int8", "fp32"], default="int8",
+                   help="precision of the starter engine built when --engine is not given")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=None, help="[all cores]")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json", type=Path, default=ROOT / "bench-out" / "slide.json")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="hcd-slide-bench-") as tmp:
+        work = Path(tmp)
+        slides = args.slide or [EXCERPT if EXCERPT.is_file() else generated_slide(work)]
+        engine, about = (args.engine, str(args.engine)) if args.engine else starter_engine(args, work)
+        report = {"engine": about, "batch": args.batch, "threads": args.threads, "slides": {}}
+        for slide in slides:
+            report["slides"][str(slide)] = measure(Path(slide), engine, args, work / Path(slide).stem)
+    report["table"] = table(report)
+    print_report(report)
+    command = " ".join(["python -m benchmarks.slide", *sys.argv[1:]])
+    print(f"\nwrote {write_results('slide', {'command': command, **report}, args.json)}")
+
+
+def generated_slide(work: Path) -> Path:
+    from hcd_edge.slide.synthetic import write_synthetic_slide
+
+    return write_synthetic_slide(work / "generated-slide.tif", rows=16, cols=24).path
+
+
+def starter_engine(args, work: Path) -> tuple[Path, str]:
+    """The starter model built for ONNX Runtime here (INT8 calibrated on real or generated patches)."""
+    from hcd_edge.builders import BuildRequest, build_engine
+    from hcd_edge.score.default_engine import packaged_starter
+    from hcd_edge.spec import Precision
+
+    calib = None
+    if args.precision == "int8":
+        calib = real_patches()
+        if calib is None:
+            from hcd_edge.synthetic import write_synthetic_set
+
+            calib = write_synthetic_set(work / "calib", 512, seed=0).root
+    request = BuildRequest(onnx=packaged_starter(), precision=Precision(args.precision),
+                           out=work / "engine", backend="onnxruntime", calib=calib, calib_n=256,
+                           val_n=256, gate=False, threads=args.threads)
+    return build_engine(request).engine_dir, f"starter model, {args.precision} onnxruntime"
+
+
+def measure(slide: Path, engine: Path, args, work: Path) -> dict:
+    """Best-of-repeats rates of the slide and of score on the slide's own patches."""
+    from hcd_edge.slide.run import SlideRequest, score_slides
+
+    runs = []
+    for i in range(args.repeats):
+        request = SlideRequest(inputs=(slide,), out=work / f"slide-{i}", engine=engine,
+                               batch=args.batch, threads=args.threads)
+        result = score_slides(request)
+        if result.failed:
+            raise SystemExit(f"{slide}: {result.outcomes[0].message}")
+        runs.append(result.outcomes[0].summary)
+    best = max(runs, key=lambda s: s["scoring_patches_per_second"])
+    folder = work / "patches"
+    places = write_patches(slide, engine, folder)
+    files = score_rates(folder, engine, args, work)
+    probability = np.load(work / "slide-0" / slide.stem / "probability.npy")
+    delta = max((abs(float(probability[r, c]) - files["probabilities"][name])
+                 for name, (r, c) in places.items()), default=float("nan"))
+    return {
+        "patches": best["patches_scored"],
+        "slide_grid_patches_per_second": best["scoring_patches_per_second"],
+        "slide_wall_patches_per_second": best["patches_per_second"],
+        "slide_seconds": best["seconds"],
+        "slide_level": best["level"], "resampled": best["resampled"],
+        "score_patches_per_second": files["rate"],
+        "score_wall_patches_per_second": files["wall_rate"],
+        "ratio_grid_to_score": round(best["scoring_patches_per_second"] / files["rate"], 3),
+        "max_abs_probability_difference": delta,
+    }
+
+
+def write_patches(slide: Path, engine: Path, folder: Path) -> dict[str, tuple[int, int]]:
+    """The slide's scored patches, cut exactly as the slide run cuts them, as TIFF files."""
+    import tifffile
+
+    from hcd_edge.manifest import read_manifest
+    from hcd_edge.slide.feed import cut_patches
+    from hcd_edge.slide.reader import open_slide
+    from hcd_edge.slide.scan import select_patches, slide_geometry
+    from hcd_edge.slide.tissue import TissueConfig
+
+    folder.mkdir(parents=True)
+    spec = read_manifest(engine).preprocess
+    reader = open_slide(slide)
+    places = {}
+    try:
+        geometry = slide_geometry(reader, spec.mpp)
+        _, selected = select_patches(reader, geometry, TissueConfig())
+        for cut in cut_patches(reader, geometry.plan, geometry.grid, selected):
+            name = f"r{cut.row:05d}c{cut.col:05d}"
+            tifffile.imwrite(folder / f"{name}.tif", np.ascontiguousarray(cut.pixels), photometric="rgb")
+            places[name] = (cut.row, cut.col)
+    finally:
+        reader.close()
+    return places
+
+
+def score_rates(folder: Path, engine: Path, args, work: Path) -> dict:
+    from hcd_edge.score.run import ScoreRequest, score
+
+    for path in folder.iterdir():
+        path.read_bytes()  # page cache warm, as for a folder just written by a scanner
+    best, wall_best = 0.0, 0.0
+    for i in range(args.repeats):
+        out = work / f"score-{i}.csv"
+        began = time.perf_counter()
+        result = score(ScoreRequest(inputs=(folder,), out=out, engine=engine, batch=args.batch,
+                                    threads=args.threads))
+        wall = time.perf_counter() - began
+        best = max(best, result.summary["patches_per_second"])
+        wall_best = max(wall_best, result.counts.scored / wall)
+    with open(work / "score-0.csv", newline="") as fh:
+        probabilities = {row["id"]: float(row["probability"]) for row in csv.DictReader(fh)}
+    return {"rate": best, "wall_rate": round(wall_best, 2), "probabilities": probabilities}
+
+
+def table(report: dict) -> dict:
+    """Columns and rows for REPORT.md (rendered by benchmarks/report.py)."""
+    columns = ["slide", "patches", "level / resampled", "slide grid patches/s", "score patches/s",
+               "grid / score", "slide wall patches/s", "max |dp|"]
+    rows = [[Path(slide).name, r["patches"], f"{r['slide_level']} / {r['resampled']}",
+             f"{r['slide_grid_patches_per_second']:,.0f}", f"{r['score_patches_per_second']:,.0f}",
+             f"{r['ratio_grid_to_score']:.2f}", f"{r['slide_wall_patches_per_second']:,.0f}",
+             f"{r['max_abs_probability_difference']:.1e}"] for slide, r in report["slides"].items()]
+    return {"columns": columns, "rows": rows}
+
+
+def print_report(report: dict) -> None:
+    print(f"\nengine: {report['engine']}, batch {report['batch']}")
+    header = f"{'slide':40s} {'patches':>8s} {'slide grid/s':>13s} {'score/s':>9s} {'ratio':>6s} " \
+             f"{'slide wall/s':>13s} {'max |dp|':>9s}"
+    print(header)
+    for slide, r in report["slides"].items():
+        print(f"{Path(slide).name[:40]:40s} {r['patches']:8d} {r['slide_grid_patches_per_second']:13,.0f} "
+              f"{r['score_patches_per_second']:9,.0f} {r['ratio_grid_to_score']:6.2f} "
+              f"{r['slide_wall_patches_per_second']:13,.0f} {r['max_abs_probability_difference']:9.2e}")
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in r["slide_seconds"].items())
+        print(f"  slide seconds: {stages}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""benchmarks/slide.py compares the very patches the slide scored (here on a resampled slide)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from benchmarks import slide as bench
+from tests.slide.slides import mosaic, tissue_patches, write_pyramid
+
+
+def test_benchmark_scores_the_slide_patches_as_files_with_equal_probabilities(tmp_path, engine_dir):
+    image = mosaic(tissue_patches(6, seed=11), cols=3)[0]
+    slide = write_pyramid(tmp_path / "b.tif", image, mpp=0.6, levels=1)  # resampled by 1.62
+    args = SimpleNamespace(batch=16, threads=None, repeats=1)
+    result = bench.measure(slide, engine_dir, args, tmp_path / "work")
+    assert result["resampled"] and result["patches"] > 0
+    assert result["max_abs_probability_difference"] <= 1e-4
+    assert result["slide_grid_patches_per_second"] > 0 and result["score_patches_per_second"] > 0
+    table = bench.table({"slides": {str(slide): result}})
+    assert table["rows"][0][0] == "b.tif" and len(table["rows"][0]) == len(table["columns"])
