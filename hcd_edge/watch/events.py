@@ -117,10 +117,10 @@ def _handler_class(events):
             self.out, self.accept = out, accept
 
         def on_any_event(self, event) -> None:
-            kind = event.event_type
-            src = Path(os.fsdecode(event.src_path))
             if event.is_directory:
                 return  # watchdog reports the files of a created or moved folder one by one
+            kind = event.event_type
+            src = Path(os.fsdecode(event.src_path))
             if kind == "moved":
                 self.put(EventKind.GONE, src)
                 self.put(EventKind.RENAMED, Path(os.fsdecode(event.dest_path)))

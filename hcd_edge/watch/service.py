@@ -196,8 +196,11 @@ class _WatchLoop:
                 self._on_event(event, now)
         if self.request.rescan > 0 and now - self.last_scan >= self.request.rescan:
             self._scan(now)
-        for version in self.tracker.pop_ready(now):
-            self._take(version, now)
+        ready = self.tracker.pop_ready(now)
+        recorded = self.state.recorded_among(ready) if ready else set()
+        for version in ready:
+            if version not in recorded:
+                self._take(version, now)
         if self._patches_due(now):
             self._score_patches()
         elif self.slides:
@@ -258,8 +261,8 @@ class _WatchLoop:
 
     def _take(self, version: FileVersion, now: float) -> None:
         kind = self.request.selection.kind(version.path)  # wanted: events and scans filter
-        if kind is None or self.taken.get(version.path) == version or self.state.is_recorded(version):
-            return
+        if kind is None or self.taken.get(version.path) == version:
+            return  # (recorded versions were dropped by the caller)
         self.taken[version.path] = version
         if kind is FileKind.SLIDE:
             self.slides.append(version)

@@ -75,6 +75,19 @@ class StateDb:
         ).fetchone()
         return row is not None and (row[0], row[1]) == (version.size, version.mtime_ns)
 
+    def recorded_among(self, versions: Sequence[FileVersion]) -> set[FileVersion]:
+        """The versions that already have their row (one query per 500, not one per file)."""
+        found: set[FileVersion] = set()
+        for start in range(0, len(versions), 500):
+            chunk = {str(v.path): v for v in versions[start : start + 500]}
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT path, size, mtime_ns FROM files WHERE path IN ({marks})"
+            for path, size, mtime_ns in self._db.execute(query, list(chunk)):
+                version = chunk[path]
+                if (version.size, version.mtime_ns) == (size, mtime_ns):
+                    found.add(version)
+        return found
+
     def csv_bytes(self) -> int | None:
         """Committed length of results.csv in bytes; None before the first commit."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_CSV_BYTES,)).fetchone()

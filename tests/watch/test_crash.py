@@ -110,3 +110,14 @@ def test_sigterm_finishes_the_batch_and_exits_0(tmp_path, engine_dir, payloads):
     assert sum(state.counts().values()) == count_rows(out) > 0
     state.close()
     assert b"INFO hcd_edge.watch: stopped" in output  # standard logging format on stderr
+
+
+def test_recorded_among_finds_exactly_the_recorded_versions(tmp_path, payloads):
+    paths = drop(tmp_path / "in", [f"p{i}.tif" for i in range(1200)], payloads)
+    state = StateDb(tmp_path / STATE_FILE)
+    versions = [file_version(p) for p in paths]
+    state.record([Outcome(v, 0, "t") for v in versions[::3]], 100)
+    assert state.recorded_among(versions) == set(versions[::3])
+    paths[0].write_bytes(payloads[1] + b"x")  # replaced: a new version, not recorded
+    assert file_version(paths[0]) not in state.recorded_among([file_version(paths[0])])
+    state.close()
