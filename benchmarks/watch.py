@@ -29,11 +29,13 @@ import contextlib
 import io
 import json
 import os
+import resource
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +110,12 @@ def running(request: WatchRequest) -> Iterator[None]:
         thread.join()
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_score(root: Path, engine: Path, threads: int | None, run: int) -> float:
     began = time.perf_counter()
     score(ScoreRequest(inputs=(root / "files",), out=root / f"scores-{run}.csv", engine=engine,
@@ -176,6 +184,7 @@ def time_stream(root: Path, engine: Path, args: argparse.Namespace, names: list[
 def main() -> int:
     args = parse_args()
     best: dict[str, float] = {}
+    best_cpu: dict[str, float] = {}  # CPU seconds of this process: less sensitive to other load
     latencies: list[float] = []
     with tempfile.TemporaryDirectory(prefix="hcd-watch-bench-") as tmp:
         root = Path(tmp)
@@ -183,19 +192,25 @@ def main() -> int:
         names = link_names(sources, root / "files", args.n)
         engine = args.engine or default_engine(root / "files", names, args.threads)
         for run in range(args.repeats):  # interleaved, best of: the machine's load varies
-            timed = {"score": time_score(root, engine, args.threads, run),
-                     "once": time_once(root, engine, args.threads, run),
-                     "burst": time_burst(root, engine, args, run, staged=True),
-                     "moved": time_burst(root, engine, args, run, staged=False)}
+            timed, cpu = {}, {}
+            for key, call in (("score", partial(time_score, root, engine, args.threads, run)),
+                              ("once", partial(time_once, root, engine, args.threads, run)),
+                              ("burst", partial(time_burst, root, engine, args, run, staged=True)),
+                              ("moved", partial(time_burst, root, engine, args, run, staged=False))):
+                before = cpu_seconds()
+                timed[key] = call()
+                cpu[key] = cpu_seconds() - before  # includes the idle watch's start and stop
+                best_cpu[key] = min(best_cpu.get(key, float("inf")), cpu[key])
             timed["stream"], drops = time_stream(root, engine, args, names, run, sources)
             latencies += drops
             for key, seconds in timed.items():
                 best[key] = min(best.get(key, float("inf")), seconds)
-            print(f"run {run + 1}: " + ", ".join(f"{k} {args.n / v:,.0f}/s" for k, v in timed.items()),
-                  flush=True)
+            print(f"run {run + 1}: " + ", ".join(f"{k} {args.n / v:,.0f}/s" for k, v in timed.items())
+                  + "; CPU s " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
     rate = {key: args.n / seconds for key, seconds in best.items()}
     figures = {"n": args.n, "engine": str(engine), "settle": args.settle, "repeats": args.repeats,
                "files_per_s": rate, "over_score": {k: rate[k] / rate["score"] for k in rate},
+               "cpu_seconds": best_cpu,
                "latency_s": [round(x, 3) for x in latencies]}
     print(f"engine {engine}\n{args.n} patches, settle {args.settle} s, best of {args.repeats}")
     for key, label in (("score", "score"), ("burst", "watch burst"), ("moved", "watch moved-in"),
@@ -203,6 +218,8 @@ def main() -> int:
         ratio = "" if key == "score" else f"   {figures['over_score'][key]:.2f} x score"
         print(f"{label:14s} {rate[key]:9,.0f} files/s{ratio}")
     print("target: watch burst >= 0.8 x score")
+    extra = {k: (best_cpu[k] - best_cpu["score"]) / args.n * 1e6 for k in best_cpu if k != "score"}
+    print("CPU per file beyond score's: " + ", ".join(f"{k} {v:+.0f} us" for k, v in extra.items()))
     print(f"latency of one dropped patch: max {max(latencies):.2f} s, "
           f"median {sorted(latencies)[len(latencies) // 2]:.2f} s (target <= {args.settle + 1:.1f} s)")
     if args.json:
