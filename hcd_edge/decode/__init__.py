@@ -1,8 +1,11 @@
-"""Public decode API: TIFF patch files -> normalized batch buffers.
+"""Public decode API: TIFF patch files (decode_batch) and in-memory uint8 patches
+(normalize_patches) -> normalized batch buffers.
 
 The native extension (hcd_edge._tiffdec) is the fast path; tifffile is the reference and the
-fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...). Which
-road is available is decided once, when this module is imported.
+fallback for TIFF variants the native parser does not handle (tiled, JPEG, BigTIFF, ...), and
+numpy the fallback of normalize_patches. Both TIFF roads accept exactly the same files (the
+tifffile road applies the native parser's rules first: ifd.py, lzw_rules.py, structure.py).
+Which road is available is decided once, when this module is imported.
 """
 
 from __future__ import annotations
@@ -160,8 +163,8 @@ def normalize_patches(
     (pixel/255 - mean)/std per channel, or (N', 96, 96, 3) uint8 receiving the pixels, N' >= N.
     The values are bit-identical to decoding the same pixels from a TIFF file with decode_batch.
     spec: a PreprocessSpec (anything with .mean and .std); overrides mean and std when given.
-    threads: workers (default: the usable cores), GIL released; the numpy fallback (extension
-    absent) computes the same values on one thread. Raises ValueError on a wrong dtype, shape
+    threads: workers (default: the usable cores; at most one per 32 patches), GIL released; the
+    numpy fallback (extension absent) computes the same values on one thread. Raises ValueError on a wrong dtype, shape
     or size.
     """
     if spec is not None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hcd_edge.decode.ifd import native_ifd_status
-from hcd_edge.decode.status import NEEDS_FALLBACK, DecodeStatus
+from hcd_edge.decode.status import DecodeStatus
 from hcd_edge.decode.structure import classic_ifd_status, header_status, segments_status
 from hcd_edge.errors import DecodeError
 
@@ -41,6 +40,9 @@ def read_file_bytes(path: str | os.PathLike) -> tuple[DecodeStatus, bytes]:
 def pixels_from_bytes(data: bytes) -> tuple[DecodeStatus, np.ndarray | None]:
     """Decode TIFF bytes with tifffile into a (96, 96, 3) uint8 array, or a status why not."""
     import tifffile
+
+    from hcd_edge.decode.ifd import native_ifd_status
+    from hcd_edge.decode.status import NEEDS_FALLBACK
 
     native = native_ifd_status(data)
     if native == NEEDS_FALLBACK:  # a TIFF the native parser leaves to tifffile: its checks

@@ -1,15 +1,17 @@
-"""The header and IFD checks the native parser makes, for bytes the tifffile road decodes.
+"""Checks the tifffile road makes around tifffile, so that it reports what the native decoder
+would: the header and IFD-chain checks for files the native parser leaves to tifffile (ifd.py
+mirrors the parser itself for the others), and the per-segment rules (missing or truncated
+strips, LZW code rules and exact decoded lengths) for every file tifffile decodes.
 
 tifffile raises one of many exception types on a broken file and tolerates some damage the
-native parser refuses (an IFD chain that loops, strips past the end of the file). Running these
-checks first makes the fallback report the same status the native decoder would.
+native decoder refuses (an IFD chain that loops, strips past the end of the file, LZW codes past
+a strip's size).
 """
 
 from __future__ import annotations
 
 import struct
 
-from hcd_edge.decode.lzw_rules import lzw_stream_ok
 from hcd_edge.decode.status import DecodeStatus
 
 CLASSIC_MAGICS = (b"II*\x00", b"MM\x00*")
@@ -110,6 +112,8 @@ def _lzw_length_status(page, data: bytes) -> DecodeStatus:
     refuses it (csrc/codecs.h): an exact decoded length is the rule for every codec.
     """
     import imagecodecs
+
+    from hcd_edge.decode.lzw_rules import lzw_stream_ok
 
     if page.is_tiled:
         samples = page.samplesperpixel if int(page.planarconfig) == 1 else 1

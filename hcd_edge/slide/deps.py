@@ -15,7 +15,7 @@ def require(module: str) -> ModuleType:
     """Import a module of the slide extra; raises SlideUnavailable naming the install command."""
     try:
         return importlib.import_module(module)
-    except ImportError as exc:  # also OSError-free: openslide-bin ships the shared library
+    except (ImportError, OSError) as exc:  # OSError: openslide-python found no libopenslide
         raise SlideUnavailable(
             f"whole-slide scoring needs the Python package {module!r}, which cannot be imported "
             f"({exc}); install the slide extra: {INSTALL_HINT}"

@@ -2,12 +2,13 @@
 
 The patch iterator runs in the pipeline's decode thread (it is pulled lazily, a batch at a
 time), and blocks are read ahead in a reader thread, so block reads overlap inference; at most
-a few blocks are alive at once (READ_AHEAD being read, the one being cut, and those whose
-patches sit in queued slots), whatever the slide's size.
+a few blocks are alive at once (those being read, the one being cut, and those whose patches
+sit in queued slots), whatever the slide's size.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hcd_edge.decode import normalize_patches
+from hcd_edge.decode import default_threads, normalize_patches
 from hcd_edge.slide.grid import BLOCK_PATCHES, Block, Grid, blocks, shrink_to
 from hcd_edge.slide.reader import SlideReader
 from hcd_edge.slide.resolution import ReadPlan, read_target
 from hcd_edge.spec import PreprocessSpec
 
-READ_AHEAD = 2  # blocks being read while the current one is cut
+MAX_READ_THREADS = 4  # blocks read at once, each by its own thread (one more waits queued)
 
 
 @dataclass(frozen=True)
@@ -50,20 +51,23 @@ def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.nd
                 times: FeedTimes | None = None, per_side: int = BLOCK_PATCHES) -> Iterator[PatchCut]:
     """The selected grid patches, row-major within blocks, each cut from its block's read.
 
-    Blocks are read READ_AHEAD ahead in a reader thread (OpenSlide and the codecs release the
-    GIL), so decoding the next block overlaps cutting, normalizing and inference of this one.
+    Blocks are read ahead in reader threads (OpenSlide and the codecs release the GIL), so
+    decoding the next blocks overlaps cutting, normalizing and inference of this one.
     """
     times = times if times is not None else FeedTimes()
     tights = (t for t in (shrink_to(b, selected) for b in blocks(grid, per_side)) if t is not None)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hcd-edge-read") as pool:
+    workers = read_threads(reader)
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hcd-edge-read") as pool:
         pending: deque = deque()
 
         def read_ahead() -> None:
             block = next(tights, None)
             if block is not None:
-                pending.append((block, pool.submit(_read_block, reader, plan, grid, block, times)))
+                pending.append((block, pool.submit(_read_block, reader, plan, grid, block,
+                                                   times, lock)))
 
-        for _ in range(READ_AHEAD):
+        for _ in range(workers + 1):
             read_ahead()
         while pending:
             block, future = pending.popleft()
@@ -76,14 +80,23 @@ def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.nd
                                image[top : top + grid.size, left : left + grid.size])
 
 
+def read_threads(reader: SlideReader) -> int:
+    """Reader threads: up to MAX_READ_THREADS for a thread-safe reader (OpenSlide) on a machine
+    with cores to spare (a GPU box, where reading is what must keep up), else one."""
+    if not getattr(reader, "thread_safe", False):
+        return 1
+    return max(1, min(MAX_READ_THREADS, default_threads() - 1))
+
+
 def _read_block(reader: SlideReader, plan: ReadPlan, grid: Grid, block: Block,
-                times: FeedTimes) -> np.ndarray:
+                times: FeedTimes, lock: threading.Lock) -> np.ndarray:
     x, y, width, height = block.region(grid)
     began = time.perf_counter()
     image = read_target(reader, plan, x, y, width, height)
-    times.read += time.perf_counter() - began
-    times.blocks += 1
-    times.largest_read = max(times.largest_read, width * height)
+    with lock:
+        times.read += time.perf_counter() - began
+        times.blocks += 1
+        times.largest_read = max(times.largest_read, width * height)
     return image
 
 

@@ -69,6 +69,8 @@ def open_slide(path: Path) -> SlideReader:
 class OpenSlideReader:
     """A slide read through OpenSlide (openslide-python + openslide-bin)."""
 
+    thread_safe = True  # OpenSlide handles may be read from several threads at once
+
     def __init__(self, path: Path, slide):
         self.path, self._slide = path, slide
         self.levels = tuple(

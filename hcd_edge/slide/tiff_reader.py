@@ -33,8 +33,12 @@ class TiffSlideReader:
             self._pages = [level.keyframe for level in series.levels]
         except Exception as exc:  # tifffile raises many types on corrupt files
             raise SlideError(f"{path}: not a readable TIFF: {type(exc).__name__}: {exc}") from exc
-        for page in self._pages:
-            _check_page(self.path, page)
+        try:
+            for page in self._pages:
+                _check_page(self.path, page)
+        except SlideError:
+            self._tif.close()
+            raise
         base = self._pages[0]
         self.levels = tuple(
             SlideLevel(int(p.imagewidth), int(p.imagelength), base.imagewidth / p.imagewidth)

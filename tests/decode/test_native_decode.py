@@ -66,29 +66,20 @@ def test_lossless_fallback_variants_equal_the_written_pixels(fallback_cases):
 def test_malformed_corpus_gets_each_expected_error_status(malformed, road):
     assert len(malformed) > 300
     for case in malformed:
-        if road != "native" and not case.reference_agrees:
-            continue  # tifffile's own verdict on these is pinned by the next test
         status, row = _decode_u8(case.data)
         assert status == case.expected, f"{case.name} ({road}): {status}"
         assert not row.any(), f"{case.name}: a failed row must be zeroed"
 
 
-def test_malformed_cases_tifffile_tolerates_still_fail_or_decode_without_crash(malformed):
-    for case in malformed:
-        if case.reference_agrees:
-            continue
-        status, _ = pixels_from_bytes(case.data)
-        assert isinstance(status, DecodeStatus), case.name
-
-
 @pytest.mark.parametrize("expected", [DecodeStatus.NOT_RGB, DecodeStatus.NOT_8BIT,
                                       DecodeStatus.WRONG_SIZE, DecodeStatus.TRUNCATED,
                                       DecodeStatus.NOT_TIFF, DecodeStatus.BAD_IFD,
-                                      DecodeStatus.MISSING_DATA])
+                                      DecodeStatus.MISSING_DATA, DecodeStatus.BAD_TAG,
+                                      DecodeStatus.MISSING_TAG, DecodeStatus.CORRUPT_DATA])
 def test_native_and_tifffile_agree_on_each_genuine_error(malformed, expected):
     native = _native()
     row = np.empty((96, 96, 3), dtype=np.uint8)
-    cases = [c for c in malformed if c.expected == expected and c.reference_agrees]
+    cases = [c for c in malformed if c.expected == expected]
     assert cases, expected
     for case in cases:
         assert native.decode_bytes(case.data, row, (0, 0, 0), (1, 1, 1)) == expected, case.name

@@ -103,13 +103,13 @@ def test_other_layouts_are_copied_and_still_correct():
 
 
 def test_threads_and_spare_rows():
-    patches = np.concatenate([_patches(5)] * 7)
-    one, many = _out(40, np.float16), _out(40, np.float16)
+    patches = np.concatenate([_patches(5)] * 30)  # enough for several workers (32 per thread)
+    one, many = _out(160, np.float16), _out(160, np.float16)
     view = normalize_patches(patches, one, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), threads=1)
     normalize_patches(patches, many, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), threads=4)
-    assert view.shape == (35, 3, 96, 96) and np.shares_memory(view, one)
+    assert view.shape == (150, 3, 96, 96) and np.shares_memory(view, one)
     np.testing.assert_array_equal(_bits(one), _bits(many))
-    assert (one[35:] == 7).all(), "rows past len(patches) are left alone"
+    assert (one[150:] == 7).all(), "rows past len(patches) are left alone"
 
 
 def test_no_patches_is_a_no_op():

@@ -117,3 +117,13 @@ def test_transparent_pixels_become_white_and_opaque_ones_stay():
 def test_mpp_from_tiff_tags(resolution, unit, description, mpp):
     got = mpp_from_tiff_tags(resolution, unit, description)
     assert got == (pytest.approx(mpp) if mpp is not None else None)
+
+
+def test_grey_and_16_bit_tiffs_are_refused_naming_the_layout(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "grey.tif", np.zeros((200, 300), np.uint8))
+    tifffile.imwrite(tmp_path / "deep.tif", np.zeros((200, 300, 3), np.uint16), photometric="rgb")
+    for name in ("grey.tif", "deep.tif"):
+        with pytest.raises(SlideError, match="8-bit RGB"):
+            open_slide(tmp_path / name)

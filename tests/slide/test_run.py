@@ -293,3 +293,30 @@ def test_ctrl_c_keeps_finished_slides_and_leaves_no_partial_folder(tmp_path, eng
     assert sorted(p.name for p in out.iterdir()) == ["slides.csv", "tissue"]
     with open(out / "slides.csv", newline="") as fh:
         assert [r["name"] for r in csv.DictReader(fh)] == ["tissue"]
+
+
+def test_several_reader_threads_give_the_same_map(tmp_path, engine_dir, tissue_slide, monkeypatch):
+    from hcd_edge.slide import feed
+
+    one = run(tmp_path, engine_dir, tissue_slide[0], out="one", block_patches=4)
+    monkeypatch.setattr(feed, "default_threads", lambda: 8)
+    many = run(tmp_path, engine_dir, tissue_slide[0], out="many", block_patches=4)
+    assert feed.read_threads(scan.open_slide(tissue_slide[0])) == 4
+    a = np.load(tmp_path / "one" / "tissue" / "probability.npy")
+    b = np.load(tmp_path / "many" / "tissue" / "probability.npy")
+    np.testing.assert_array_equal(a, b)
+    assert one.outcomes[0].summary["blocks_read"] == many.outcomes[0].summary["blocks_read"] > 4
+
+
+def test_without_engine_the_starter_engine_is_built_and_cached(tmp_path, tissue_slide):
+    from tests.tiny_models import write_tiny_cnn
+
+    model = write_tiny_cnn(tmp_path / "starter.onnx", threshold=0.3)
+    request = SlideRequest(inputs=(tissue_slide[0],), out=tmp_path / "out", starter_model=model)
+    result = score_slides(request)
+    assert result.failed == 0
+    assert result.engine.name == "fp32" and str(tmp_path / "cache") in str(result.engine)
+    assert result.outcomes[0].summary["threshold"] == 0.3
+    again = score_slides(SlideRequest(inputs=(tissue_slide[0],), out=tmp_path / "o2",
+                                      starter_model=model))
+    assert again.engine == result.engine
