@@ -263,7 +263,7 @@ class _WatchLoop:
         kind = self.request.selection.kind(version.path)  # wanted: events and scans filter
         if kind is None or self.taken.get(version.path) == version:
             return  # (recorded versions were dropped by the caller)
-        self.taken[version.path] = version
+        self.taken[version.path] = version  # supersedes an older version still waiting
         if kind is FileKind.SLIDE:
             self.slides.append(version)
             return
@@ -275,7 +275,9 @@ class _WatchLoop:
 
     def _score_patches(self) -> None:
         count = min(len(self.patches), self.pipeline.patches_per_batch * GROUP_BATCHES)
-        group = [self.patches.popleft() for _ in range(count)]
+        popped = [self.patches.popleft() for _ in range(count)]
+        # a file replaced while it waited is scored once, as its newest version
+        group = [v for v in popped if self.taken.get(v.path) == v]
         if self.patches:
             self.first_waiting = time.monotonic()
         done = 0
@@ -285,7 +287,7 @@ class _WatchLoop:
                 rows = batch_rows(result, [patch_ref(v.path) for v in versions], self.threshold)
                 self._commit(rows, versions)
                 done = result.start + len(result)
-                self.health.maybe_write(self._queue_length() + count - done)
+                self.health.maybe_write(self._queue_length() + len(group) - done)
                 if self.stop.is_set():
                     break  # SIGTERM: this batch is committed; the rest are scored after a restart
         finally:
@@ -293,6 +295,8 @@ class _WatchLoop:
                 self.taken.pop(version.path, None)
 
     def _score_slide(self, version: FileVersion) -> None:
+        if self.taken.get(version.path) != version:
+            return  # replaced while it waited: its newest version is queued too
         log.info("slide %s: scoring into %s", version.path, self.out)
         try:
             row = score_slide_file(version.path, self.out, self.slide_job)

@@ -232,3 +232,21 @@ def test_a_folder_moved_in_and_a_folder_made_in_place_are_scored_file_by_file(
     moved = [incoming / "case7" / p.name for p in outside]
     assert_one_row_each(out, moved + made)
     assert count_rows(out) == 10
+
+
+def test_a_file_replaced_while_it_waits_in_the_queue_is_scored_once_as_its_newest_version(
+        tmp_path, engine_dir, payloads):
+    from hcd_edge.score import ScoreRequest, score
+
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    incoming.mkdir()
+    path = incoming / "a.tif"
+    with running_watch(request(incoming, out, engine_dir, settle=0.1, batch_window=4.0)):
+        path.write_bytes(payloads[0])
+        time.sleep(1.0)  # complete and queued: the batch window holds it for 4 s
+        path.write_bytes(payloads[7])  # replaced before it was scored
+        wait_until(lambda: count_rows(out) >= 1, 20, "the row")
+        time.sleep(1.0)
+    (row,) = read_rows(out)
+    score(ScoreRequest(inputs=(path,), out=tmp_path / "now.csv", engine=engine_dir))
+    assert row["probability"] == (tmp_path / "now.csv").read_text().splitlines()[1].split(",")[1]
