@@ -72,7 +72,7 @@ def test_a_file_written_slowly_is_taken_only_when_complete(tmp_path, engine_dir,
     incoming, out = tmp_path / "in", tmp_path / "out"
     incoming.mkdir()
     data, path = payloads[0], incoming / "slow.tif"
-    with running_watch(request(incoming, out, engine_dir, settle=0.6)):
+    with running_watch(request(incoming, out, engine_dir, settle=1.5)):
         with open(path, "wb") as fh:
             for start in range(0, len(data), 4096):  # 7 pieces, 0.2 s apart: 1.2 s in all
                 fh.write(data[start : start + 4096])
