@@ -32,16 +32,17 @@ $(VENV)/.stamp-core: $(PY) $(NATIVE_SRC)
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core
 	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH_PKGS)
-	$(PIP) install -e ".[dev,train,bench,openvino,ray,slide]"
+	$(PIP) install -e ".[dev,train,bench,openvino,ray,slide,watch]"
 	# tensorrt-stubs declares a dependency on tensorrt itself, which cannot install here.
 	$(PIP) install --no-deps tensorrt-stubs
 	@touch $@
 
-$(VENV)/.stamp-slide: $(VENV)/.stamp-core
-	$(PIP) install -e ".[slide]"
+# The demo shows whole slides and the watch service: their extras, without torch.
+$(VENV)/.stamp-demo: $(VENV)/.stamp-core
+	$(PIP) install -e ".[slide,watch]"
 	@touch $@
 
-demo: $(VENV)/.stamp-slide
+demo: $(VENV)/.stamp-demo
 	$(PY) -m hcd_edge.demo
 
 test: $(VENV)/.stamp-dev

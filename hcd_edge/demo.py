@@ -22,6 +22,7 @@ from pathlib import Path
 from hcd_edge.score.default_engine import packaged_starter
 
 SLIDE_PATCHES = 150  # generated patches in the demo slide's section (a few seconds to score)
+WATCH_PATCHES = 8  # patches "the scanner" drops into the watched folder
 
 DISCLAIMER = (
     "These patches are GENERATED (hcd-edge synth), not tissue: the scores above show that the "
@@ -59,6 +60,16 @@ class DemoPlan:
         """Where `hcd-edge slide` writes (one folder per slide and slides.csv)."""
         return self.out / "slides"
 
+    @property
+    def incoming(self) -> Path:
+        """The folder `hcd-edge watch` watches (the scanner's drop folder)."""
+        return self.out / "incoming"
+
+    @property
+    def watch_out(self) -> Path:
+        """Where `hcd-edge watch` writes results.csv, its state database and health.json."""
+        return self.out / "watch"
+
     def engine(self, precision: str) -> Path:
         """The engine folder of one precision."""
         return self.out / "engines" / f"starter-{precision}"
@@ -92,6 +103,12 @@ def steps(plan: DemoPlan, starter: Path) -> list[tuple[str, list[str]]]:
          ["bench", str(plan.engine("fp32")), str(plan.engine("int8")), "--batch", "1,64",
           "--seconds", str(plan.bench_seconds), "--warmup", "0.5",
           "--val", str(plan.split_list("val")), "--json", str(out / "bench.json")]),
+        ("A scanner drops patches into a folder (generated here)",
+         ["synth", str(plan.incoming), "-n", str(WATCH_PATCHES), "--seed", str(plan.seed + 1),
+          "--force"]),
+        ("Watch the folder: score each file once complete (--once: what is there, then exit)",
+         ["watch", str(plan.incoming), "--out", str(plan.watch_out), "--engine",
+          str(plan.engine("int8")), "--settle", "1", "--once", "--log-level", "warning"]),
         ("Generate a small whole-slide TIFF: a section of generated patches with a tumour region",
          ["synth", str(plan.slide_dir), "--slide", "-n", str(SLIDE_PATCHES), "--seed",
           str(plan.seed), "--force"]),
@@ -138,6 +155,7 @@ def outputs_summary(plan: DemoPlan) -> str:
                         ("FP32 engine", plan.engine("fp32")), ("scores", plan.out / "scores.csv"),
                         ("run summary", summary_path), ("evaluation", plan.out / "evaluation.json"),
                         ("benchmark", plan.out / "bench.json"),
+                        ("watch rows", plan.watch_out / "results.csv"),
                         ("slide", plan.slide_dir / "synthetic-slide.tif"),
                         ("heatmap", plan.slide_out / "synthetic-slide" / "heatmap.png"),
                         ("GeoJSON", plan.slide_out / "synthetic-slide" / "tumour.geojson")):

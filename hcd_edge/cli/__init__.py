@@ -24,6 +24,7 @@ COMMANDS = {
     "slide": "hcd_edge.cli.slide:slide",
     "bench": "hcd_edge.cli.bench:bench",
     "doctor": "hcd_edge.cli.doctor:doctor",
+    "watch": "hcd_edge.cli.watch:watch",
 }
 
 

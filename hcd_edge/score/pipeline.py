@@ -51,6 +51,7 @@ class PipelineConfig:
     slots: int = DEFAULT_SLOTS
     decode_threads: int | None = None  # None = all cores
     tta: Tta = Tta.NONE
+    keep_slots: bool = False  # keep the ring between run() calls (a service); close() frees it
 
     def __post_init__(self) -> None:
         if self.batch < 1:
@@ -149,15 +150,25 @@ class ScoringPipeline:
         self.rows = self.patches_per_batch * count
         self.times = StageSeconds()
         self.decode_stats = DecodeStats()
+        self._kept: list[Slot] = []  # the ring kept between runs when config.keep_slots
+
+    def close(self) -> None:
+        """Free a ring kept between runs (config.keep_slots); idempotent."""
+        kept, self._kept = self._kept, []
+        for slot in kept:
+            self.executor.release_slot(slot)
 
     def run(self, paths: Iterable, fill: SlotFill | None = None) -> Iterator[BatchResult]:
-        """Yield BatchResults covering `paths` in order; slots are freed when the iterator ends.
+        """Yield BatchResults covering `paths` in order; slots are freed when the iterator ends
+        (or kept for the next run with config.keep_slots).
 
         paths are patch files decoded with decode_batch, unless `fill` is given: then they are
         any items, and fill(items, rows) writes their rows and returns int32 statuses (0 = ok).
         """
         state = _RunState(fill=fill or self._decode_files)
-        slots = [self.executor.make_slot(i, self.rows) for i in range(self.config.slots)]
+        slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.slots)]
+        if self.config.keep_slots:
+            self._kept = slots
         for slot in slots:
             state.free.put(slot)
         chunks = _chunks(paths, self.patches_per_batch)
@@ -171,8 +182,9 @@ class ScoringPipeline:
         finally:
             state.stop.set()
             worker.join()
-            for slot in slots:
-                self.executor.release_slot(slot)
+            if not self.config.keep_slots:
+                for slot in slots:
+                    self.executor.release_slot(slot)
 
     # -- decode thread -------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ def test_optional_stacks_are_imported_only_by_the_folder_that_owns_them():
         "ray": PACKAGE / "distributed",
         "openvino": PACKAGE / "backends" / "openvino",
         "tensorrt": PACKAGE / "backends" / "tensorrt",
+        "openslide": PACKAGE / "slide",
+        "shapely": PACKAGE / "slide",
+        "watchdog": PACKAGE / "watch",
     }
     assert _violations(
         lambda path, name: any(_is(name, lib) and owner not in path.parents

@@ -27,6 +27,10 @@ def test_demo_runs_every_step_and_names_its_outputs(tmp_path, capfd):
     assert {(r["precision"], r["batch"]) for r in bench} == {("fp32", 1), ("fp32", 64), ("int8", 1), ("int8", 64)}
     assert "GENERATED" in printed and "not diagnosis" in printed
     assert str(out / "scores.csv") in printed
+    with open(out / "watch" / "results.csv", newline="") as fh:
+        watched = list(csv.DictReader(fh))
+    assert len(watched) == demo.WATCH_PATCHES and all(r["status"] == "0" for r in watched)
+    assert all(r["path"].startswith(str(out / "incoming")) and r["scored_at"] for r in watched)
     slide = out / "slides" / "synthetic-slide"
     assert (slide / "heatmap.png").stat().st_size > 0
     regions = json.loads((slide / "tumour.geojson").read_text())

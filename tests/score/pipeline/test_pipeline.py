@@ -140,3 +140,19 @@ def test_config_rejects_a_ring_that_cannot_overlap():
         PipelineConfig(slots=1)
     with pytest.raises(ValueError, match="batch must be at least 1"):
         PipelineConfig(batch=0)
+
+
+def test_keep_slots_reuses_one_ring_across_runs_until_close(engine_dir, patch_paths):
+    with open_executor(engine_dir, threads=1) as ex:
+        made, released = [], []
+        make, release = ex.make_slot, ex.release_slot
+        ex.make_slot = lambda index, capacity: made.append(index) or make(index, capacity)
+        ex.release_slot = lambda slot: released.append(slot.index) or release(slot)
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=8, slots=3, keep_slots=True))
+        first = [p for r in pipe.run(patch_paths[:10]) for p in r.probabilities]
+        second = [p for r in pipe.run(patch_paths[:10]) for p in r.probabilities]
+        assert (made, released) == ([0, 1, 2], [])  # one ring, kept between runs
+        pipe.close()
+        pipe.close()  # idempotent
+    assert sorted(released) == [0, 1, 2]
+    assert first == second
