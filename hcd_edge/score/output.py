@@ -1,23 +1,27 @@
-"""Final score files (csv, kaggle, jsonl), each written under a temporary name and renamed."""
+"""Final score files (csv, kaggle, jsonl), written a batch at a time under a temporary name.
+
+CSV fields are quoted when they hold a comma, a quote, a carriage return or a newline (RFC
+4180); a batch whose ids need none of that (the usual case) is formatted in one pass.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
 from hcd_edge.errors import DataError
-from hcd_edge.score.rows import Row
+from hcd_edge.score.rows import FormattedRows
 
 CSV_HEADER = ("id", "probability", "label", "status", "message")
 KAGGLE_HEADER = ("id", "label")  # the competition's submission format: label = probability
 ERRORS_HEADER = ("id", "status", "message")
+_CSV_SPECIAL = (",", '"', "\r", "\n")
 
 
 class OutputFormat(str, Enum):
@@ -49,46 +53,85 @@ def check_output_path(out: Path) -> None:
         raise DataError(f"--out {out}: the folder {parent} is not writable")
 
 
-def write_outputs(rows: Iterable[Row], out: Path, fmt: OutputFormat) -> list[Path]:
-    """Write rows (in order) in the format; files appear only when complete. Returns their paths."""
-    if fmt is OutputFormat.KAGGLE:
-        with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
-            _write_kaggle(rows, main, errors)
-    else:
-        with atomic_text(out) as fh:
-            (_write_csv if fmt is OutputFormat.CSV else _write_jsonl)(rows, fh)
-    return output_paths(out, fmt)
+def csv_field(text: str) -> str:
+    """One CSV field, quoted when it holds a comma, quote, carriage return or newline."""
+    if any(c in text for c in _CSV_SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
-def _write_csv(rows: Iterable[Row], fh: TextIO) -> None:
-    writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for r in rows:
-        writer.writerow((r.id, r.probability, r.label, r.status, r.message))
+def csv_line(fields) -> str:
+    """One CSV record with its newline."""
+    return ",".join(csv_field(str(f)) for f in fields) + "\n"
 
 
-def _write_kaggle(rows: Iterable[Row], main: TextIO, errors: TextIO) -> None:
-    scored = csv.writer(main, lineterminator="\n")
-    failed = csv.writer(errors, lineterminator="\n")
-    scored.writerow(KAGGLE_HEADER)
-    failed.writerow(ERRORS_HEADER)
-    for r in rows:
-        if r.ok:
-            scored.writerow((r.id, r.probability))
+class OutputWriter:
+    """Writes formatted batches in a format to its files; open() renames them into place."""
+
+    def __init__(self, fmt: OutputFormat, main: TextIO, errors: TextIO | None):
+        self.fmt, self._main, self._errors = fmt, main, errors
+        if fmt is OutputFormat.CSV:
+            main.write(csv_line(CSV_HEADER))
+        elif fmt is OutputFormat.KAGGLE and errors is not None:
+            main.write(csv_line(KAGGLE_HEADER))
+            errors.write(csv_line(ERRORS_HEADER))
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, out: Path, fmt: OutputFormat) -> Iterator[OutputWriter]:
+        """A writer whose files appear (renamed) only when the block succeeds."""
+        if fmt is OutputFormat.KAGGLE:
+            with atomic_text(out) as main, atomic_text(errors_path(out)) as errors:
+                yield cls(fmt, main, errors)
         else:
-            failed.writerow((r.id, r.status, r.message))
+            with atomic_text(out) as main:
+                yield cls(fmt, main, None)
+
+    def write(self, rows: FormattedRows) -> None:
+        """Append one formatted batch."""
+        if self.fmt is OutputFormat.CSV:
+            self._main.write(_csv_rows(rows))
+        elif self.fmt is OutputFormat.KAGGLE:
+            self._write_kaggle(rows)
+        else:
+            self._main.write(_jsonl_rows(rows))
+
+    def _write_kaggle(self, rows: FormattedRows) -> None:
+        assert self._errors is not None
+        ids = rows.ids if _plain(rows.ids) else list(map(csv_field, rows.ids))
+        if rows.all_scored:
+            self._main.write("".join(map("{},{}\n".format, ids, rows.probabilities)))
+            return
+        for pid, p, status, message in zip(ids, rows.probabilities, rows.statuses, rows.messages):
+            if status == 0:
+                self._main.write(f"{pid},{p}\n")
+            else:
+                self._errors.write(f"{pid},{status},{csv_field(message)}\n")
 
 
-def _write_jsonl(rows: Iterable[Row], fh: TextIO) -> None:
-    for r in rows:
-        record = {
-            "id": r.id,
-            "probability": float(r.probability) if r.ok else None,
-            "label": int(r.label) if r.ok else None,
-            "status": r.status,
-            "message": r.message,
-        }
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+def _plain(texts: list[str]) -> bool:
+    joined = "".join(texts)
+    return not any(c in joined for c in _CSV_SPECIAL)
+
+
+def _csv_rows(rows: FormattedRows) -> str:
+    ids = rows.ids if _plain(rows.ids) else list(map(csv_field, rows.ids))
+    if rows.all_scored:
+        return "".join(map("{},{},{},0,\n".format, ids, rows.probabilities, rows.labels))
+    messages = map(csv_field, rows.messages)
+    return "".join(map("{},{},{},{},{}\n".format, ids, rows.probabilities, rows.labels,
+                       rows.statuses, messages))
+
+
+def _jsonl_rows(rows: FormattedRows) -> str:
+    lines = []
+    for pid, p, label, status, message in zip(rows.ids, rows.probabilities, rows.labels,
+                                              rows.statuses, rows.messages):
+        record = {"id": pid, "probability": float(p) if status == 0 else None,
+                  "label": int(label) if status == 0 else None, "status": status,
+                  "message": message}
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(lines)
 
 
 @contextlib.contextmanager

@@ -1,16 +1,24 @@
-"""One result row per input path: formatted once, so partial files and final outputs agree exactly."""
+"""Result rows, column by column: a batch of paths, probabilities and statuses -> formatted fields.
+
+Rows are made and written at decoder speed (a hundred thousand a second), so they travel in
+batches (numpy columns and lists of strings) and are formatted in bulk, never one Python
+object per row. Formatting happens once, from the partial log, so a resumed run writes the
+same bytes as an uninterrupted one.
+
+Names that are not valid UTF-8 (the OS hands them over as surrogate escapes) are written with
+each undecodable byte as a backslash escape, `\\xNN` (e.g. `zz_bad\\xffname`), identically in
+every output format; the partial log keeps the exact name (JSON `\\udcNN` escapes) to match it.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
 
-from hcd_edge.decode import status_message
-from hcd_edge.score.pipeline import BatchResult
-from hcd_edge.score.sources import PatchRef
+import numpy as np
+
+from hcd_edge.decode.status import DecodeStatus, status_message
+from hcd_edge.score.sources import patch_id
 
 PROBABILITY_FORMAT = "{:.6f}"  # 1e-6 resolution: far below any model's calibration error
 
@@ -23,74 +31,118 @@ class RowStatus(IntEnum):
     NOT_FINITE = 101  # the engine returned NaN or infinity for this patch
 
 
-class Row(NamedTuple):
-    """A result row with its fields already formatted as they appear in every output.
+ROW_STATUSES = frozenset(int(s) for s in (*DecodeStatus, *RowStatus))
 
-    A named tuple: rows are made and written at decoder speed, tens of thousands a second.
-    """
 
-    path: str
-    id: str
-    probability: str  # PROBABILITY_FORMAT, or "" when not scored
-    label: str  # "0" / "1", or "" when not scored
-    status: int  # 0 = scored; decode status (1-99) or RowStatus
-    message: str  # "" when scored; why not, naming the path
+@dataclass
+class RowBatch:
+    """Consecutive rows in input order: paths, probabilities (NaN: not scored) and statuses."""
+
+    paths: list[str]
+    probabilities: np.ndarray  # float64 (n,)
+    statuses: np.ndarray  # int32 (n,), 0 = scored
+    kept: list[str] | None = None  # DUPLICATE_ID rows: the path with that id that was scored
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def part(self, start: int, stop: int) -> RowBatch:
+        """Rows start..stop-1 of this batch."""
+        kept = None if self.kept is None else self.kept[start:stop]
+        return RowBatch(self.paths[start:stop], self.probabilities[start:stop],
+                        self.statuses[start:stop], kept)
+
+
+def engine_rows(paths: list[str], probabilities: np.ndarray, statuses: np.ndarray) -> RowBatch:
+    """The rows of a pipeline batch; a non-finite probability of a decoded patch gets NOT_FINITE."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    s = np.asarray(statuses, dtype=np.int32)
+    bad = (s == 0) & ~np.isfinite(p)
+    if bad.any():
+        s = np.where(bad, np.int32(RowStatus.NOT_FINITE), s)
+        p = np.where(s == 0, p, np.nan)
+    return RowBatch(list(paths), p, s)
+
+
+def duplicate_rows(paths: list[str], kept: list[str]) -> RowBatch:
+    """Error rows of paths whose ids earlier-sorted paths (kept, scored instead) already have."""
+    n = len(paths)
+    return RowBatch(list(paths), np.full(n, np.nan), np.full(n, RowStatus.DUPLICATE_ID, np.int32),
+                    list(kept))
+
+
+def display_text(text: str) -> str:
+    """text with bytes that are not UTF-8 (surrogate escapes) written as \\xNN."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def display_texts(texts: list[str]) -> list[str]:
+    """display_text of each, checked in bulk: the common all-UTF-8 batch costs one encode."""
+    try:
+        "".join(texts).encode("utf-8")
+        return texts
+    except UnicodeEncodeError:
+        return [display_text(t) for t in texts]
+
+
+@dataclass
+class FormattedRows:
+    """A RowBatch as the strings every output writes (ids and messages display-safe)."""
+
+    ids: list[str]
+    probabilities: list[str]  # PROBABILITY_FORMAT, "" when not scored
+    labels: list[str]  # "0" / "1", "" when not scored
+    statuses: list[int]
+    messages: list[str]  # "" when scored
+    scored: int
+    positive: int
 
     @property
-    def ok(self) -> bool:
-        """True when the patch was scored."""
-        return self.status == 0
-
-    def to_list(self) -> list:
-        """The row as a JSON list (partial files)."""
-        return list(self)
-
-    @classmethod
-    def from_list(cls, fields: list) -> Row:
-        """Inverse of to_list; raises ValueError on a malformed entry."""
-        path, pid, probability, label, status, message = fields
-        if not isinstance(status, int) or not all(isinstance(f, str) for f in (path, pid, probability, label, message)):
-            raise ValueError(f"malformed row {fields!r}")
-        return cls(path, pid, probability, label, status, message)
+    def all_scored(self) -> bool:
+        """True when no row of the batch failed."""
+        return self.scored == len(self.ids)
 
 
-def scored_row(ref: PatchRef, probability: float, status: int, threshold: float) -> Row:
-    """The row of one pipeline result: formatted probability and label, or the decode failure."""
-    if status != 0:
-        return Row(str(ref.path), ref.id, "", "", status, f"{status_message(status)}: {ref.path}")
-    if not math.isfinite(probability):
-        message = f"the engine returned a non-finite probability: {ref.path}"
-        return Row(str(ref.path), ref.id, "", "", int(RowStatus.NOT_FINITE), message)
-    label = "1" if probability >= threshold else "0"
-    return Row(str(ref.path), ref.id, PROBABILITY_FORMAT.format(probability), label, 0, "")
-
-
-def batch_rows(result: BatchResult, refs: Sequence[PatchRef], threshold: float) -> list[Row]:
-    """Rows of a pipeline batch; refs[i] is the ref of result.paths[i]."""
-    return [
-        scored_row(ref, float(p), int(s), threshold)
-        for ref, p, s in zip(refs, result.probabilities, result.statuses)
-    ]
-
-
-def duplicate_row(ref: PatchRef, kept: PatchRef) -> Row:
-    """The error row of a path whose id another (earlier-sorted) path already has."""
-    message = f"duplicate id {ref.id!r}: {ref.path} collides with {kept.path}, which was scored"
-    return Row(str(ref.path), ref.id, "", "", int(RowStatus.DUPLICATE_ID), message)
-
-
-def split_duplicates(refs: Sequence[PatchRef]) -> tuple[list[int], list[tuple[int, Row]]]:
-    """(positions to score, (position, error row) of duplicates): the first path of an id is scored."""
-    first: dict[str, PatchRef] = {}
-    unique: list[int] = []
-    duplicates: list[tuple[int, Row]] = []
-    for position, ref in enumerate(refs):
-        kept = first.setdefault(ref.id, ref)
-        if kept is ref:
-            unique.append(position)
+def format_rows(batch: RowBatch, threshold: float) -> FormattedRows:
+    """The formatted fields of a batch at `threshold` (label 1 when probability >= threshold)."""
+    ids = display_texts([patch_id(p) for p in batch.paths])
+    ok = batch.statuses == 0
+    positive = ok & (batch.probabilities >= threshold)
+    labels = (positive.view(np.uint8) + ord("0")).tobytes().decode("ascii")
+    n, scored = len(batch), int(np.count_nonzero(ok))
+    if scored == n:
+        probabilities = list(map(PROBABILITY_FORMAT.format, batch.probabilities.tolist()))
+        return FormattedRows(ids, probabilities, list(labels), [0] * n, [""] * n, n,
+                             int(np.count_nonzero(positive)))
+    probabilities, label_list, messages = [], [], []
+    statuses = batch.statuses.tolist()
+    for i, (p, status) in enumerate(zip(batch.probabilities.tolist(), statuses)):
+        if status == 0:
+            probabilities.append(PROBABILITY_FORMAT.format(p))
+            label_list.append(labels[i])
+            messages.append("")
         else:
-            duplicates.append((position, duplicate_row(ref, kept)))
-    return unique, duplicates
+            probabilities.append("")
+            label_list.append("")
+            messages.append(_message(batch, i, status))
+    return FormattedRows(ids, probabilities, label_list, statuses, messages, scored,
+                         int(np.count_nonzero(positive)))
+
+
+def _message(batch: RowBatch, i: int, status: int) -> str:
+    path = display_text(batch.paths[i])
+    if status == RowStatus.DUPLICATE_ID:
+        kept = display_text(batch.kept[i]) if batch.kept is not None else "?"
+        return (f"duplicate id {display_text(patch_id(batch.paths[i]))!r}: {path} collides with "
+                f"{kept}, which was scored")
+    if status == RowStatus.NOT_FINITE:
+        return f"the engine returned a non-finite probability: {path}"
+    return f"{status_message(status)}: {path}"
 
 
 @dataclass
@@ -102,19 +154,9 @@ class Counts:
     failed: int = 0
     positive: int = 0
 
-    def add(self, row: Row) -> None:
-        """Count one row."""
-        self.total += 1
-        if row.status == 0:
-            self.scored += 1
-            self.positive += row.label == "1"
-        else:
-            self.failed += 1
-
-
-def count_rows(rows: Iterator[Row] | Sequence[Row]) -> Counts:
-    """Counts over rows."""
-    counts = Counts()
-    for row in rows:
-        counts.add(row)
-    return counts
+    def add(self, rows: FormattedRows) -> None:
+        """Count a formatted batch."""
+        self.total += len(rows.ids)
+        self.scored += rows.scored
+        self.failed += len(rows.ids) - rows.scored
+        self.positive += rows.positive

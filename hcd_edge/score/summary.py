@@ -17,6 +17,7 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
                 threads: int) -> dict:
     """The JSON-ready summary: counts, engine, settings, wall seconds, patches/s, stage seconds."""
     scored_now = counts.total - resumed
+    rate = round(scored_now / wall, 2) if wall > 0 and scored_now > 0 and counts.scored > 0 else None
     stats = pipeline.decode_stats
     return {
         "counts": {"total": counts.total, "scored": counts.scored, "failed": counts.failed,
@@ -28,12 +29,12 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
         "precision": manifest.precision.value,
         "batch": request.batch,
         "engine_batch_rows": pipeline.rows,
-        "slots": pipeline.config.slots,
+        "slots": pipeline.config.ring,
         "threads": threads,
         "tta": request.tta.value,
         "threshold": threshold,
         "wall_seconds": round(wall, 4),
-        "patches_per_second": round(scored_now / wall, 2) if wall > 0 else None,
+        "patches_per_second": rate,  # None when the run scored nothing
         "setup_seconds": round(setup, 4),
         "stages": pipeline.times.to_dict(),
         "decoder": {"native": stats.native, "fallback": stats.fallback, "failed": stats.failed},
