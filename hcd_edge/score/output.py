@@ -15,6 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from hcd_edge.errors import DataError
 from hcd_edge.score.rows import FormattedRows
 
@@ -98,10 +100,10 @@ class OutputWriter:
 
     def _write_kaggle(self, rows: FormattedRows) -> None:
         assert self._errors is not None
-        ids = rows.ids if _plain(rows.ids) else list(map(csv_field, rows.ids))
-        if rows.all_scored:
-            self._main.write("".join(map("{},{}\n".format, ids, rows.probabilities)))
+        if rows.all_scored and _plain_bytes(rows.id_bytes):
+            self._main.write(_joined(rows.id_bytes, b",", rows.probability_text, b"\n"))
             return
+        ids = rows.ids if _plain(rows.ids) else list(map(csv_field, rows.ids))
         for pid, p, status, message in zip(ids, rows.probabilities, rows.statuses, rows.messages):
             if status == 0:
                 self._main.write(f"{pid},{p}\n")
@@ -114,10 +116,25 @@ def _plain(texts: list[str]) -> bool:
     return not any(c in joined for c in _CSV_SPECIAL)
 
 
+_SPECIAL_BYTES = np.frombuffer("".join(_CSV_SPECIAL).encode(), np.uint8)
+
+
+def _plain_bytes(ids: np.ndarray | None) -> bool:
+    return ids is not None and not np.isin(ids, _SPECIAL_BYTES).any()
+
+
+def _joined(*columns) -> str:
+    """Rows glued from (n, k) byte columns and constant byte strings, as one ASCII string."""
+    n = next(len(c) for c in columns if isinstance(c, np.ndarray))
+    parts = [np.broadcast_to(np.frombuffer(c, np.uint8), (n, len(c))) if isinstance(c, bytes)
+             else c.reshape(n, -1) for c in columns]
+    return np.concatenate(parts, axis=1).tobytes().decode("ascii")
+
+
 def _csv_rows(rows: FormattedRows) -> str:
+    if rows.all_scored and _plain_bytes(rows.id_bytes):
+        return _joined(rows.id_bytes, b",", rows.probability_text, b",", rows.label_text, b",0,\n")
     ids = rows.ids if _plain(rows.ids) else list(map(csv_field, rows.ids))
-    if rows.all_scored:
-        return "".join(map("{},{},{},0,\n".format, ids, rows.probabilities, rows.labels))
     messages = map(csv_field, rows.messages)
     return "".join(map("{},{},{},{},{}\n".format, ids, rows.probabilities, rows.labels,
                        rows.statuses, messages))

@@ -2,7 +2,7 @@
 
 It is JSON lines, pure ASCII: a header naming what the rows depend on (engine, TTA, threshold,
 batch), then one line per batch the engine finished, appended and flushed as it finishes:
-`{"path": [...], "p": [probability or null, ...], "status": [...]}` with the exact path
+`{"path": [...], "p": [millionths or null, ...], "status": [...]}` with the exact path
 strings (undecodable bytes as `\\udcNN` escapes). Duplicate-id rows are not logged: they
 follow from the inputs. The outputs are formatted from this log, in input order, so an
 interrupted run resumes to the same bytes as an uninterrupted one.
@@ -17,7 +17,6 @@ batches an uninterrupted run would have, and the engine sees the same inputs.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -102,9 +101,9 @@ class PartialLog:
 
 def batch_line(rows: RowBatch) -> bytes:
     """The log line of a batch of engine rows (ASCII JSON, newline-terminated)."""
-    p = rows.probabilities.tolist()
-    if not np.isfinite(rows.probabilities).all():
-        p = [x if math.isfinite(x) else None for x in p]
+    p = rows.millionths.tolist()
+    if (rows.statuses != 0).any():
+        p = [x if x >= 0 else None for x in p]
     record = {"path": rows.paths, "p": p, "status": rows.statuses.tolist()}
     return (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
 
@@ -134,8 +133,11 @@ def iter_partial_batches(path: Path) -> Iterator[RowBatch]:
         _parse_header(path, fh.readline())
         for line in fh:
             record = json.loads(line)
-            p = np.array(record["p"], dtype=np.float64)  # null -> NaN
-            yield RowBatch(record["path"], p, np.array(record["status"], dtype=np.int32))
+            p = record["p"]
+            if None in p:
+                p = [-1 if x is None else x for x in p]
+            yield RowBatch(record["path"], np.array(p, dtype=np.int64),
+                           np.array(record["status"], dtype=np.int32))
 
 
 def checked_batch(line: bytes, path: Path, number: int) -> RowBatch:
@@ -153,8 +155,8 @@ def checked_batch(line: bytes, path: Path, number: int) -> RowBatch:
         fault = _row_fault(name, prob, code)
         if fault:
             _refuse(path, number, f"row {i + 1}: {fault}")
-    probabilities = np.array([math.nan if x is None else x for x in p], dtype=np.float64)
-    return RowBatch(paths, probabilities, np.array(status, dtype=np.int32))
+    millionths = np.array([-1 if x is None else x for x in p], dtype=np.int64)
+    return RowBatch(paths, millionths, np.array(status, dtype=np.int32))
 
 
 def _row_fault(name, prob, code) -> str | None:
@@ -163,8 +165,8 @@ def _row_fault(name, prob, code) -> str | None:
     if type(code) is not int or code not in ROW_STATUSES or code == RowStatus.DUPLICATE_ID:
         return f"status {code!r} is not a row status"
     if code == 0:
-        if type(prob) not in (float, int) or not 0.0 <= prob <= 1.0:
-            return f"probability {prob!r} of a scored patch is not a number in [0, 1]"
+        if type(prob) is not int or not 0 <= prob <= 1_000_000:
+            return f"probability {prob!r} of a scored patch is not millionths in 0..1000000"
     elif prob is not None:
         return f"a failed patch (status {code}) has the probability {prob!r}"
     return None

@@ -36,10 +36,14 @@ ROW_STATUSES = frozenset(int(s) for s in (*DecodeStatus, *RowStatus))
 
 @dataclass
 class RowBatch:
-    """Consecutive rows in input order: paths, probabilities (NaN: not scored) and statuses."""
+    """Consecutive rows in input order: paths, probabilities in millionths (-1: not scored), statuses.
+
+    Probabilities are kept as integer millionths, the resolution every output writes: the
+    label is then decided on the probability as written (1 when it is >= the threshold).
+    """
 
     paths: list[str]
-    probabilities: np.ndarray  # float64 (n,)
+    millionths: np.ndarray  # int64 (n,), 0..1_000_000; -1 where not scored
     statuses: np.ndarray  # int32 (n,), 0 = scored
     kept: list[str] | None = None  # DUPLICATE_ID rows: the path with that id that was scored
 
@@ -49,7 +53,7 @@ class RowBatch:
     def part(self, start: int, stop: int) -> RowBatch:
         """Rows start..stop-1 of this batch."""
         kept = None if self.kept is None else self.kept[start:stop]
-        return RowBatch(self.paths[start:stop], self.probabilities[start:stop],
+        return RowBatch(self.paths[start:stop], self.millionths[start:stop],
                         self.statuses[start:stop], kept)
 
 
@@ -57,18 +61,21 @@ def engine_rows(paths: list[str], probabilities: np.ndarray, statuses: np.ndarra
     """The rows of a pipeline batch; a non-finite probability of a decoded patch gets NOT_FINITE."""
     p = np.asarray(probabilities, dtype=np.float64)
     s = np.asarray(statuses, dtype=np.int32)
-    bad = (s == 0) & ~np.isfinite(p)
+    finite = np.isfinite(p)
+    bad = (s == 0) & ~finite
     if bad.any():
         s = np.where(bad, np.int32(RowStatus.NOT_FINITE), s)
-        p = np.where(s == 0, p, np.nan)
-    return RowBatch(list(paths), p, s)
+    with np.errstate(invalid="ignore"):
+        q = np.rint(np.where(finite, p, 0.0) * 1e6).astype(np.int64)
+    q[s != 0] = -1
+    return RowBatch(list(paths), q, s)
 
 
 def duplicate_rows(paths: list[str], kept: list[str]) -> RowBatch:
     """Error rows of paths whose ids earlier-sorted paths (kept, scored instead) already have."""
     n = len(paths)
-    return RowBatch(list(paths), np.full(n, np.nan), np.full(n, RowStatus.DUPLICATE_ID, np.int32),
-                    list(kept))
+    return RowBatch(list(paths), np.full(n, -1, np.int64),
+                    np.full(n, RowStatus.DUPLICATE_ID, np.int32), list(kept))
 
 
 def display_text(text: str) -> str:
@@ -90,48 +97,99 @@ def display_texts(texts: list[str]) -> list[str]:
         return [display_text(t) for t in texts]
 
 
+_POWERS = 10 ** np.arange(5, -1, -1, dtype=np.int64)
+
+
+def probability_bytes(millionths: np.ndarray) -> np.ndarray:
+    """(n, 8) ASCII bytes of PROBABILITY_FORMAT for millionths 0..1_000_000 (rows < 0: zeros)."""
+    q = np.clip(millionths, 0, 1_000_000)
+    out = np.empty((len(q), 8), np.uint8)
+    out[:, 0] = ord("0") + (q // 1_000_000)
+    out[:, 1] = ord(".")
+    out[:, 2:] = ord("0") + (q[:, None] // _POWERS) % 10
+    return out
+
+
+def fixed_width_ids(paths: list[str]) -> np.ndarray | None:
+    """(n, L) ASCII bytes of the ids when all paths share one folder, one suffix and one length."""
+    first = paths[0]
+    slash, dot = first.rfind("/") + 1, first.rfind(".")
+    if dot < slash or not all(len(p) == len(first) for p in paths):
+        return None
+    joined = "".join(paths)
+    if not joined.isascii():
+        return None
+    table = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(paths), len(first))
+    same = (table[:, :slash] == table[0, :slash]).all() and (table[:, dot:] == table[0, dot:]).all()
+    if not same or (table[:, slash:dot] == ord("/")).any():
+        return None
+    return table[:, slash:dot]
+
+
 @dataclass
 class FormattedRows:
-    """A RowBatch as the strings every output writes (ids and messages display-safe)."""
+    """A RowBatch's fields as every output writes them; bulk arrays first, lists on demand."""
 
-    ids: list[str]
-    probabilities: list[str]  # PROBABILITY_FORMAT, "" when not scored
-    labels: list[str]  # "0" / "1", "" when not scored
-    statuses: list[int]
-    messages: list[str]  # "" when scored
+    batch: RowBatch
+    probability_text: np.ndarray  # (n, 8) ASCII bytes (meaningless where not scored)
+    label_text: np.ndarray  # (n,) ASCII '0' / '1' (meaningless where not scored)
+    id_bytes: np.ndarray | None  # (n, L) ASCII ids when they are all of one length, else None
     scored: int
     positive: int
+
+    def __len__(self) -> int:
+        return len(self.batch)
 
     @property
     def all_scored(self) -> bool:
         """True when no row of the batch failed."""
-        return self.scored == len(self.ids)
+        return self.scored == len(self.batch)
+
+    @property
+    def ids(self) -> list[str]:
+        """Display ids (undecodable bytes as \\xNN)."""
+        if self.id_bytes is not None:
+            width = self.id_bytes.shape[1]
+            text = self.id_bytes.tobytes().decode("ascii")
+            return [text[i : i + width] for i in range(0, len(text), width)] if width else [""] * len(self)
+        return display_texts([patch_id(p) for p in self.batch.paths])
+
+    @property
+    def statuses(self) -> list[int]:
+        """Row statuses."""
+        return self.batch.statuses.tolist()
+
+    @property
+    def probabilities(self) -> list[str]:
+        """PROBABILITY_FORMAT strings, "" where not scored."""
+        text = self.probability_text.tobytes().decode("ascii")
+        values = [text[i : i + 8] for i in range(0, len(text), 8)]
+        if self.all_scored:
+            return values
+        return [v if s == 0 else "" for v, s in zip(values, self.statuses)]
+
+    @property
+    def labels(self) -> list[str]:
+        """"0" / "1", "" where not scored."""
+        values = list(self.label_text.tobytes().decode("ascii"))
+        if self.all_scored:
+            return values
+        return [v if s == 0 else "" for v, s in zip(values, self.statuses)]
+
+    @property
+    def messages(self) -> list[str]:
+        """"" where scored, else why not (naming the path)."""
+        return ["" if s == 0 else _message(self.batch, i, s) for i, s in enumerate(self.statuses)]
 
 
 def format_rows(batch: RowBatch, threshold: float) -> FormattedRows:
     """The formatted fields of a batch at `threshold` (label 1 when probability >= threshold)."""
-    ids = display_texts([patch_id(p) for p in batch.paths])
     ok = batch.statuses == 0
-    positive = ok & (batch.probabilities >= threshold)
-    labels = (positive.view(np.uint8) + ord("0")).tobytes().decode("ascii")
-    n, scored = len(batch), int(np.count_nonzero(ok))
-    if scored == n:
-        probabilities = list(map(PROBABILITY_FORMAT.format, batch.probabilities.tolist()))
-        return FormattedRows(ids, probabilities, list(labels), [0] * n, [""] * n, n,
-                             int(np.count_nonzero(positive)))
-    probabilities, label_list, messages = [], [], []
-    statuses = batch.statuses.tolist()
-    for i, (p, status) in enumerate(zip(batch.probabilities.tolist(), statuses)):
-        if status == 0:
-            probabilities.append(PROBABILITY_FORMAT.format(p))
-            label_list.append(labels[i])
-            messages.append("")
-        else:
-            probabilities.append("")
-            label_list.append("")
-            messages.append(_message(batch, i, status))
-    return FormattedRows(ids, probabilities, label_list, statuses, messages, scored,
-                         int(np.count_nonzero(positive)))
+    positive = ok & (batch.millionths / 1e6 >= threshold)
+    labels = positive.view(np.uint8) + np.uint8(ord("0"))
+    ids = fixed_width_ids(batch.paths) if len(batch) else None
+    return FormattedRows(batch, probability_bytes(batch.millionths), labels, ids,
+                         int(np.count_nonzero(ok)), int(np.count_nonzero(positive)))
 
 
 def _message(batch: RowBatch, i: int, status: int) -> str:
@@ -156,7 +214,7 @@ class Counts:
 
     def add(self, rows: FormattedRows) -> None:
         """Count a formatted batch."""
-        self.total += len(rows.ids)
+        self.total += len(rows)
         self.scored += rows.scored
-        self.failed += len(rows.ids) - rows.scored
+        self.failed += len(rows) - rows.scored
         self.positive += rows.positive

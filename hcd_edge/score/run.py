@@ -288,16 +288,16 @@ class _OutOfOrder(Exception):
 
 def _in_order(run: _Run) -> Iterator[RowBatch]:
     """Rows in input order from a log in any order, held in memory (a resume of other inputs)."""
-    logged: dict[str, tuple[float, int]] = {}
+    logged: dict[str, tuple[int, int]] = {}
     for batch in iter_partial_batches(run.log.path):
-        logged.update(zip(batch.paths, zip(batch.probabilities.tolist(), batch.statuses.tolist())))
+        logged.update(zip(batch.paths, zip(batch.millionths.tolist(), batch.statuses.tolist())))
     paths = run.inputs.paths
     for start in range(0, len(paths), _RENDER_CHUNK):
         stop = min(start + _RENDER_CHUNK, len(paths))
         yield from _rows_from(run, logged, start, stop)
 
 
-def _rows_from(run: _Run, logged: dict[str, tuple[float, int]], start: int, stop: int) -> Iterator[RowBatch]:
+def _rows_from(run: _Run, logged: dict[str, tuple[int, int]], start: int, stop: int) -> Iterator[RowBatch]:
     import numpy as np
 
     paths = run.inputs.paths
@@ -309,4 +309,4 @@ def _rows_from(run: _Run, logged: dict[str, tuple[float, int]], start: int, stop
         if path not in logged:
             raise DataError(f"{run.log.path} lacks the row of {path}: was it edited during the run?")
         p, status = logged[path]
-        yield RowBatch([path], np.array([p]), np.array([status], dtype=np.int32))
+        yield RowBatch([path], np.array([p], dtype=np.int64), np.array([status], dtype=np.int32))
