@@ -12,6 +12,7 @@ every output format; the partial log keeps the exact name (JSON `\\udcNN` escape
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -55,6 +56,31 @@ class RowBatch:
         kept = None if self.kept is None else self.kept[start:stop]
         return RowBatch(self.paths[start:stop], self.millionths[start:stop],
                         self.statuses[start:stop], kept)
+
+
+def coalesced(batches: Iterable[RowBatch], rows: int) -> Iterator[RowBatch]:
+    """The batches joined into batches of about `rows` rows (order kept), for bulk formatting."""
+    pending: list[RowBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += len(batch)
+        if count >= rows:
+            yield _joined(pending)
+            pending, count = [], 0
+    if pending:
+        yield _joined(pending)
+
+
+def _joined(batches: list[RowBatch]) -> RowBatch:
+    if len(batches) == 1:
+        return batches[0]
+    paths = [p for b in batches for p in b.paths]
+    kept = None
+    if any(b.kept is not None for b in batches):
+        kept = [k for b in batches for k in (b.kept if b.kept is not None else [""] * len(b))]
+    return RowBatch(paths, np.concatenate([b.millionths for b in batches]),
+                    np.concatenate([b.statuses for b in batches]), kept)
 
 
 def engine_rows(paths: list[str], probabilities: np.ndarray, statuses: np.ndarray) -> RowBatch:

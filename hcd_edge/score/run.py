@@ -22,11 +22,11 @@ from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat, OutputWriter, check_output_path, output_paths
 from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_batches, partial_path
 from hcd_edge.score.pipeline import DEFAULT_BATCH, DEFAULT_SLOTS, PipelineConfig, ScoringPipeline
-from hcd_edge.score.rows import Counts, RowBatch, duplicate_rows, format_rows
+from hcd_edge.score.rows import Counts, RowBatch, coalesced, duplicate_rows, format_rows
 from hcd_edge.score.sources import InputPaths, check_duplicates, list_inputs, patch_ref
 from hcd_edge.score.tta import Tta
 
-_RENDER_CHUNK = 4096  # rows per formatted chunk when rows are not read from the log in order
+_RENDER_CHUNK = 4096  # rows formatted at a time: numpy work per call amortized, memory bounded
 
 SCORE_TASK = "scoring"
 
@@ -225,7 +225,7 @@ class _Run:
     def _write(self, batches: Iterator[RowBatch], out: Path, fmt: OutputFormat) -> Counts:
         counts = Counts()
         with OutputWriter.open(out, fmt) as writer:
-            for batch in batches:
+            for batch in coalesced(batches, _RENDER_CHUNK):
                 rows = format_rows(batch, self.threshold)
                 counts.add(rows)
                 writer.write(rows)

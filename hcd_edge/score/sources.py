@@ -130,21 +130,30 @@ def _normal(path: str) -> str:
 def _walk(folder: str, recursive: bool) -> list[str]:
     """Patch paths under folder in path order: names sorted per folder, subfolders in place."""
     prefix = "" if folder == "." else folder.rstrip("/") + "/"
-    with os.scandir(folder) as entries:
-        if not recursive:  # names first: no stat, no object per entry kept
-            names = [e.name for e in entries if e.name.lower().endswith(PATCH_SUFFIXES)]
-            names.sort()
-            return [prefix + n for n in names]
-        items = [(e.name, e.name.lower().endswith(PATCH_SUFFIXES) or not e.is_dir(follow_symlinks=False))
-                 for e in entries]
-    items.sort()
+    names = os.listdir(folder)  # names only: no object, no stat per entry
+    patches = [n for n in names if _is_patch_name(n)]
+    folders = []
+    if recursive and len(patches) < len(names):
+        folders = [n for n in names if not _is_patch_name(n) and _is_folder(prefix + n)]
+    if not folders:
+        patches.sort()
+        return [prefix + n for n in patches]
     found: list[str] = []
-    for name, leaf in items:
-        if not leaf:
-            found += _walk(prefix + name, recursive)
-        elif name.lower().endswith(PATCH_SUFFIXES):
+    for name in sorted(patches + folders):
+        if _is_patch_name(name):
             found.append(prefix + name)
+        else:
+            found += _walk(prefix + name, recursive)
     return found
+
+
+def _is_patch_name(name: str) -> bool:
+    return name.endswith(PATCH_SUFFIXES) or name.lower().endswith(PATCH_SUFFIXES)
+
+
+def _is_folder(path: str) -> bool:
+    """A real folder (not a link to one: links to folders are not followed, as os.walk)."""
+    return os.path.isdir(path) and not os.path.islink(path)
 
 
 def _sorted_unique(paths: list[str]) -> list[str]:
