@@ -241,9 +241,14 @@ def read_list_paths(list_file: str) -> list[str]:
 
 
 def _line_entries(fh) -> Iterator[list[str]]:
+    first = True
     while lines := fh.readlines(LIST_CHUNK_BYTES):
         stripped = [line.strip() for line in lines]
-        yield [s for s in stripped if s and not s.startswith("#")]
+        entries = [s for s in stripped if s and not s.startswith("#")]
+        if first and entries and entries[0].lower() == "path":
+            entries = entries[1:]  # a one-column CSV header
+        first = False
+        yield entries
 
 
 def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
