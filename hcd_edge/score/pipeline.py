@@ -78,10 +78,12 @@ class PipelineConfig:
 class StageSeconds:
     """Seconds spent per stage (stages overlap, so they may sum to more than the wall time)."""
 
-    decode: float = 0.0  # decode_batch and TTA transforms, in the decode thread
+    list: float = 0.0  # listing and sorting the inputs (filled in by the caller)
+    decode: float = 0.0  # decode_batch and TTA transforms, summed over the decode workers
     copy: float = 0.0  # host<->device copies (GPU backends; 0 on CPU)
     inference: float = 0.0  # engine compute
-    write: float = 0.0  # result handling by the consumer (filled in by the caller)
+    write: float = 0.0  # rows appended to the partial log (filled in by the caller)
+    render: float = 0.0  # output files formatted from the log (filled in by the caller)
     wait: float = 0.0  # caller blocked waiting for a decoded slot (decode not hidden)
 
     def to_dict(self) -> dict:

@@ -84,7 +84,9 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     but what --resume needs), ScoreInterrupted on Ctrl-C.
     """
     progress = progress or SilentProgress()
+    began = time.perf_counter()
     inputs = collect_inputs(request)
+    list_seconds = time.perf_counter() - began
     check_output_path(request.out)
     partial = partial_path(request.out)
     if partial.exists() and not request.resume:
@@ -102,7 +104,7 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
         log, done = _open_log(partial, key, request.resume)
         try:
             run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress)
-            return run.execute(executor)
+            return run.execute(executor, list_seconds)
         except BaseException:
             log.close()
             if log.rows_written == 0 and not done:
@@ -169,12 +171,13 @@ class _Run:
         self.resumed = sum(p in done for p in inputs.paths) if done else 0
         self.saved = self.resumed
 
-    def execute(self, executor: Executor) -> ScoreResult:
+    def execute(self, executor: Executor, list_seconds: float = 0.0) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
         request = self.request
         config = PipelineConfig(batch=request.batch, slots=request.slots,
                                 decode_threads=request.threads, tta=request.tta)
         pipeline = ScoringPipeline(executor, config)
+        pipeline.times.list = list_seconds
         began = time.perf_counter()
         total = len(self.inputs)
         self.progress.start(SCORE_TASK, total)
@@ -187,7 +190,7 @@ class _Run:
             self.progress.finish(SCORE_TASK)
         write_began = time.perf_counter()
         counts, outputs = self._finish()
-        pipeline.times.write += time.perf_counter() - write_began
+        pipeline.times.render += time.perf_counter() - write_began
         wall = time.perf_counter() - began
         summary = self._summary(executor, pipeline, counts, outputs, wall)
         if request.summary is not None:

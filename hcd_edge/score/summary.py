@@ -11,6 +11,9 @@ from hcd_edge.score.pipeline import ScoringPipeline
 from hcd_edge.score.rows import Counts
 
 
+STAGES = ("list", "decode", "copy", "inference", "write", "render", "wait")
+
+
 def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine: bool,
                 executor: Executor, pipeline: ScoringPipeline, counts: Counts, resumed: int,
                 outputs: list[Path], wall: float, setup: float, threshold: float,
@@ -37,10 +40,19 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
         "patches_per_second": rate,  # None when the run scored nothing
         "setup_seconds": round(setup, 4),
         "stages": pipeline.times.to_dict(),
+        "microseconds_per_patch": per_patch(pipeline.times.to_dict(), wall, scored_now),
         "decoder": {"native": stats.native, "fallback": stats.fallback, "failed": stats.failed},
         "format": request.fmt.value,
         "outputs": [str(p) for p in outputs],
     }
+
+
+def per_patch(stages: dict, wall: float, patches: int) -> dict | None:
+    """Microseconds per patch of each stage and of the wall time (stages overlap; decode is
+    summed over its threads); None when the run handled no patch."""
+    if patches <= 0:
+        return None
+    return {k: round(v / patches * 1e6, 3) for k, v in {**stages, "wall": wall}.items()}
 
 
 def write_summary(path: Path, summary: dict) -> None:
@@ -59,7 +71,7 @@ def summary_text(summary: dict) -> str:
         f"{summary['backend']} {summary['precision']} engine {summary['engine_name']}, batch "
         f"{summary['batch']}, tta {summary['tta']}: {summary['wall_seconds']:.2f} s"
         + (f", {rate:,.0f} patches/s" if rate else ""),
-        "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in ("decode", "copy", "inference", "write", "wait")),
+        "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in STAGES if k in s),
         "wrote " + ", ".join(summary["outputs"]),
     ]
     return "\n".join(lines)
