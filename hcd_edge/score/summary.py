@@ -10,7 +10,6 @@ from hcd_edge.manifest import Manifest, write_text_atomic
 from hcd_edge.score.pipeline import ScoringPipeline
 from hcd_edge.score.rows import Counts
 
-
 STAGES = ("list", "decode", "copy", "inference", "write", "render", "wait")
 
 

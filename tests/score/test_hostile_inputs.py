@@ -62,7 +62,7 @@ def test_a_name_that_is_not_utf8_gets_its_row_with_the_same_id_in_every_format(t
 
 def test_a_name_that_is_not_utf8_survives_an_interruption_and_resume(tmp_path, odd_names, engine_dir,
                                                                      monkeypatch):
-    whole, whole_out = run(tmp_path, [odd_names], engine_dir, name="whole.csv", batch=4)
+    _, whole_out = run(tmp_path, [odd_names], engine_dir, name="whole.csv", batch=4)
     out = tmp_path / "s.csv"
     stop = interrupted(monkeypatch, 2, odd_names, out, engine_dir)
     assert stop.saved == 8 and "\\udcff" in partial_path(out).read_text(encoding="ascii")
