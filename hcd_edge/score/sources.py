@@ -16,7 +16,6 @@ exists is a patch.
 
 from __future__ import annotations
 
-import csv
 import operator
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -252,6 +251,8 @@ def _line_entries(fh) -> Iterator[list[str]]:
 
 
 def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
+    import csv  # only for .csv lists: start-up imports nothing a run does not need
+
     rows = (r for r in csv.reader(fh) if r and "".join(r).strip() and not r[0].lstrip().startswith("#"))
     header = next(rows, None)
     if header is None:
@@ -306,6 +307,8 @@ def _resolved(base: str, entries: Iterable[list[str]]) -> list[str]:
     return out
 def read_labels_csv(csv_path: Path) -> dict[str, int]:
     """Kaggle-style `id,label` CSV -> {id: 0|1}; DataError names the file and line of a bad row."""
+    import csv
+
     try:
         fh = open(csv_path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
