@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -207,13 +209,18 @@ class _Run:
         return (p for i, p in enumerate(paths) if i not in skip and p not in done)
 
     def _score(self, pipeline: ScoringPipeline) -> None:
-        for result in pipeline.run(self._todo()):
-            began = time.perf_counter()
-            self.log.append(result)
-            self.saved += len(result)
-            self.progress.advance(SCORE_TASK, len(result))
-            pipeline.times.write += time.perf_counter() - began
+        writer = _LogWriter(self._save, pipeline.times)
+        try:
+            for result in pipeline.run(self._todo()):
+                writer.put(result)  # logged by the writer thread while the engine runs the next
+        finally:
+            writer.close()
         self.progress.advance(SCORE_TASK, len(self.duplicates))
+
+    def _save(self, result) -> None:
+        self.log.append(result)
+        self.saved += len(result)
+        self.progress.advance(SCORE_TASK, len(result))
 
     def _finish(self) -> tuple[Counts, list[Path]]:
         self.log.close()
@@ -283,6 +290,50 @@ class _Run:
             setup=self.engine.setup_seconds, threshold=self.threshold,
             threads=self.request.threads or os.cpu_count() or 1,
         )
+
+
+class _LogWriter:
+    """Appends batches to the partial log in a thread of its own, so inference overlaps it.
+
+    put() hands a batch over (waiting when a few are queued already) and re-raises in the
+    caller's thread what the writer raised; close() writes what is queued, then re-raises.
+    """
+
+    _END = object()
+
+    def __init__(self, save, times, depth: int = 4):
+        self._save, self._times = save, times
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="hcd-edge-log", daemon=True)
+        self._thread.start()
+
+    def put(self, result) -> None:
+        """Queue one pipeline batch for the log."""
+        self._raise()
+        self._queue.put(result)
+
+    def close(self) -> None:
+        """Write what is queued, stop the thread, re-raise its error."""
+        self._queue.put(self._END)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _loop(self) -> None:
+        while (result := self._queue.get()) is not self._END:
+            if self._error is not None:
+                continue  # failed: drain without writing, so put() never blocks forever
+            began = time.perf_counter()
+            try:
+                self._save(result)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                self._error = exc
+            self._times.write += time.perf_counter() - began
 
 
 class _OutOfOrder(Exception):
