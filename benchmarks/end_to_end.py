@@ -379,8 +379,8 @@ def timed_score(engine: Path, source: Path, args, work: Path) -> dict:
     if result.counts.failed:
         raise SystemExit(f"{result.counts.failed} benchmark patches failed to score")
     return {"wall": round(wall, 4), "core_us": round(cpu / result.counts.total * 1e6, 3),
-            "summary": {k: result.summary[k] for k in ("stages", "microseconds_per_patch",
-                                                       "wall_seconds")}}
+            "summary": {k: result.summary.get(k) for k in ("stages", "microseconds_per_patch",
+                                                           "wall_seconds")}}
 
 
 # On paper: the host cores of each device and how much slower one of its cores is than one here
