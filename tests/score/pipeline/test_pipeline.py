@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import tifffile
@@ -140,3 +142,20 @@ def test_config_rejects_a_ring_that_cannot_overlap():
         PipelineConfig(slots=1)
     with pytest.raises(ValueError, match="batch must be at least 1"):
         PipelineConfig(batch=0)
+
+
+def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch_paths, monkeypatch):
+    real = pipeline_module.decode_batch
+
+    def slow_first(paths, out, **kwargs):
+        if patch_paths[0] in paths:
+            time.sleep(0.3)  # the first batch finishes after the ones decoded beside it
+        return real(paths, out, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decode_batch", slow_first)
+    with open_executor(engine_dir, threads=1) as ex:
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=4, decode_threads=3))
+        assert pipe.config.workers == 3 and pipe.config.ring == 5
+        results = list(pipe.run(patch_paths))
+    assert [p for r in results for p in r.paths] == list(patch_paths)
+    assert [r.start for r in results] == list(range(0, len(patch_paths), 4))
