@@ -38,7 +38,7 @@ from hcd_edge.score.tta import Tta, average, expand_in_place
 
 DEFAULT_BATCH = 64  # patches per batch
 DEFAULT_SLOTS = None  # None: one per decode worker + 2
-MAX_DECODE_WORKERS = 8  # more threads than this decode in the native pool of each worker
+MAX_DECODE_WORKERS = 4  # beyond this, each worker decodes with a native pool (slot memory stays bounded)
 _POLL_SECONDS = 0.1  # how often a blocked decode thread checks whether it was stopped
 
 
