@@ -263,9 +263,16 @@ def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
         return
     column = names.index("path") if "path" in names else 0
     if "path" not in names:
-        rows = _chained([header], rows)
+        second = next(rows, None)
+        if second is None or not _names_patch(second[0]) or _names_patch(header[0]):
+            rows = _chained([header], rows)  # no header: the first row is a path too
+        rows = _chained([second] if second is not None else [], rows)
     while chunk := list(islice(rows, 8192)):
         yield [r[column].strip() for r in chunk if len(r) > column and r[column].strip()]
+
+
+def _names_patch(entry: str) -> bool:
+    return entry.strip().lower().endswith(PATCH_SUFFIXES)
 
 
 def _kaggle_entries(rows: Iterator[list[str]], list_file: str) -> Iterator[list[str]]:

@@ -86,3 +86,10 @@ def test_a_list_of_ids_is_refused_naming_its_first_row(tmp_path):
     (tmp_path / "ids.txt").write_text("f38a6374c348f90b\nc18f2d887b7ae4f6\n")
     with pytest.raises(DataError, match=r"ids\.txt: its rows are not patch paths \(the first is 'f38a"):
         list_inputs([tmp_path / "ids.txt"])
+
+
+def test_a_csv_header_other_than_path_is_not_taken_for_a_patch(tmp_path):
+    (tmp_path / "l.csv").write_text("file,site\na.tif,x\nb.tif,y\n")
+    assert read_list_paths(str(tmp_path / "l.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]
+    (tmp_path / "m.csv").write_text("a.tif,x\nb.tif,y\n")
+    assert read_list_paths(str(tmp_path / "m.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]
