@@ -264,9 +264,10 @@ def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
     column = names.index("path") if "path" in names else 0
     if "path" not in names:
         second = next(rows, None)
+        head = [] if second is None else [second]
         if second is None or not _names_patch(second[0]) or _names_patch(header[0]):
-            rows = _chained([header], rows)  # no header: the first row is a path too
-        rows = _chained([second] if second is not None else [], rows)
+            head.insert(0, header)  # no header: the first row is a path too
+        rows = _chained(head, rows)
     while chunk := list(islice(rows, 8192)):
         yield [r[column].strip() for r in chunk if len(r) > column and r[column].strip()]
 
