@@ -183,7 +183,8 @@ class ScoringPipeline:
     # -- decode workers ------------------------------------------------------------------
 
     def _decode_loop(self, state: _RunState) -> None:
-        start, chunk = -1, []
+        start: int = -1
+        chunk: list = []
         try:
             while True:
                 slot = _take(state.free, state.stop)

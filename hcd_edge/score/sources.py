@@ -253,7 +253,8 @@ def _line_entries(fh) -> Iterator[list[str]]:
 def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
     import csv  # only for .csv lists: start-up imports nothing a run does not need
 
-    rows = (r for r in csv.reader(fh) if r and "".join(r).strip() and not r[0].lstrip().startswith("#"))
+    rows: Iterator[list[str]] = (
+        r for r in csv.reader(fh) if r and "".join(r).strip() and not r[0].lstrip().startswith("#"))
     header = next(rows, None)
     if header is None:
         return
