@@ -29,11 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import write_results
 from hcd_edge.distributed.pool import RayOptions
-from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_rows
+from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_batches
 from hcd_edge.score.pipeline import BatchResult
-from hcd_edge.score.rows import batch_rows
 from hcd_edge.score.run import ScoreRequest, score
-from hcd_edge.score.sources import open_patch_set, patch_ref
+from hcd_edge.score.sources import open_patch_set
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,20 +62,23 @@ def timed_score(request: ScoreRequest) -> tuple[float, dict]:
 
 
 def driver_rows_per_second(n: int, workdir: Path, batch: int = 4096) -> float:
-    """Rows/s of building rows from results, logging them and writing the final CSV."""
-    from hcd_edge.score.output import OutputFormat, write_outputs
+    """Rows/s of the driver's own work: results logged to the partial file, then the CSV."""
+    from hcd_edge.score.output import OutputFormat, OutputWriter
+    from hcd_edge.score.rows import coalesced, format_rows
 
-    refs = [patch_ref(Path(f"/data/p{i:07d}.tif")) for i in range(n)]
+    paths = [f"/data/p{i:07d}.tif" for i in range(n)]
     probabilities = np.random.default_rng(0).random(n)
     statuses = np.zeros(n, np.int32)
     began = time.perf_counter()
     log = PartialLog.create(workdir / "driver.csv.partial", RunKey("0" * 64, "none", 0.5, batch))
     for start in range(0, n, batch):
-        result = BatchResult(start, [r.path for r in refs[start:start + batch]],
-                             statuses[start:start + batch], probabilities[start:start + batch])
-        log.append(batch_rows(result, refs[start:start + batch], 0.5))
+        stop = start + batch
+        log.append(BatchResult(start, paths[start:stop], statuses[start:stop],
+                               probabilities[start:stop]))
     log.close()
-    write_outputs(iter_partial_rows(log.path), workdir / "driver.csv", OutputFormat.CSV)
+    with OutputWriter.open(workdir / "driver.csv", OutputFormat.CSV) as writer:
+        for rows in coalesced(iter_partial_batches(log.path), batch):
+            writer.write(format_rows(rows, 0.5))
     return n / (time.perf_counter() - began)
 
 

@@ -147,11 +147,14 @@ def generic_section(doc: dict) -> str:
 
 
 def end_to_end_section(doc: dict) -> str:
-    """score beside inference alone, a naive loop and the decoder alone; memory at n and 10n."""
+    """score beside inference alone, a naive loop and the decoder alone; the null engine's host
+    side with its stage breakdown and projection; start-up; memory."""
     columns = ["engine", "patches", "inference only/s", "score (whole call)/s", "score (pipeline)/s",
                "naive loop/s", "decoder/s", "score/inference", "score/naive", "score/decoder"]
     rows = []
     for name, e in doc.get("engines", {}).items():
+        if "ratios" not in e:
+            continue
         rate, ratio = e["patches_per_s"], e["ratios"]
         rows.append([f"{name}: {e['about']}", e["patches"]]
                     + [f"{rate[k]:,.0f}" for k in ("inference_only", "score_wall", "score_pipeline",
@@ -159,15 +162,50 @@ def end_to_end_section(doc: dict) -> str:
                     + [f"{ratio[f'wall_vs_{k}']:.2f} ({ratio[f'pipeline_vs_{k}']:.2f})"
                        for k in ("inference_only", "naive", "decoder")])
     memory = doc.get("memory", {})
-    lines = [f"Patches: {doc.get('patches', {}).get('source')}; {doc.get('system')}",
-             markdown_table(columns, rows),
-             "Ratios: whole call (pipeline only, from the first decode to the renamed CSV)."]
+    lines = [f"Patches: {doc.get('patches', {}).get('source')}; {doc.get('system')}"]
+    if rows:
+        lines += [markdown_table(columns, rows),
+                  "Ratios: whole call (pipeline only, from the first decode to the renamed CSV)."]
+    null = doc.get("engines", {}).get("null")
+    if null and "decoder_per_s" in null:
+        lines.append(null_section(null))
+    if "startup" in doc:
+        lines.append(f"Start-up: `hcd-edge score` of one patch with an engine given, best of "
+                     f"{len(doc['startup']['all_seconds'])}: {doc['startup']['best_seconds']} s.")
     if memory:
         sizes = [k for k in memory if k != "ratio"]
-        lines.append("Peak RSS of `hcd-edge score`: " + "; ".join(
+        lines.append("Peak RSS of `hcd-edge score` (null engine): " + "; ".join(
             f"{k} patches {memory[k]['peak_rss_mib']} MiB" for k in sizes)
             + f" (ratio {memory.get('ratio')})")
     return "\n\n".join(lines)
+
+
+def null_section(null: dict) -> str:
+    """The null engine: score beside the decoder, where each microsecond per patch goes, projection."""
+    columns = ["input", "score whole call/s", "marginal/s", "decoder/s", "marginal/decoder",
+               "core-us/patch score", "core-us/patch decoder"]
+    rows = [[kind, f"{null[kind]['score_per_s']:,.0f}", f"{null[kind]['marginal_per_s']:,.0f}",
+             f"{null['decoder_per_s']:,.0f}", f"{null[kind]['marginal_vs_decoder']:.2f}",
+             f"{null[kind]['core_us_per_patch']:.2f}", f"{null['decoder_core_us_per_patch']:.2f}"]
+            for kind in ("list", "folder")]
+    stages = list(null["folder"]["microseconds_per_patch"] or {})
+    stage_rows = [[kind, *(f"{(null[kind]['microseconds_per_patch'] or {}).get(s, 0):.2f}" for s in stages)]
+                  for kind in ("list", "folder")]
+    projection = [[name, p["host_cores"], p["core_slowdown"], f"{p['host_per_s']:,}",
+                   f"{p['engine_per_s']:,}", f"{p['sustained_per_s']:,}", p["limit"]]
+                  for name, p in null["projection"].items()]
+    return "\n\n".join([
+        (f"**Null engine** ({null['about']}), {null['patches']:,} patches; score of one patch "
+        f"{null['score_one_seconds']} s; marginal = (N - 1) / (wall - wall of one patch)."),
+        markdown_table(columns, rows),
+        ("Microseconds per patch by stage (wall seconds / patches; decode is summed over its "
+        "threads, stages overlap):"),
+        markdown_table(["input", *stages], stage_rows),
+        ("Projection on paper (host rate = host cores x 1e6 / (core-us per patch x per-core "
+        "slowdown), capped by the engine's anchor rate; assumptions in benchmarks/end_to_end.py):"),
+        markdown_table(["device", "host cores", "per-core slowdown", "host patches/s",
+                        "engine patches/s", "sustained patches/s", "bound"], projection),
+    ])
 
 
 def models_section(doc: dict) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class ConsoleProgress:
@@ -17,6 +17,15 @@ class ConsoleProgress:
     def __init__(self, stream: TextIO | None = None, bars: bool | None = None, *,
                  rate: bool = False):
         """rate=True adds items/s and an ETA to each bar (scoring); builds show elapsed time."""
+        stream = stream if stream is not None else sys.stderr
+        self._stream, self._lock = stream, threading.Lock()
+        self._tasks: dict[str, object] = {}
+        self._console: Any = None
+        self._progress: Any = None
+        self._rate = rate
+        if bars is None and not _isatty(stream):
+            self._bars = False  # a pipe or a file: plain lines, and no rich to import (start-up)
+            return
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -27,7 +36,6 @@ class ConsoleProgress:
             TimeRemainingColumn,
         )
 
-        stream = stream if stream is not None else sys.stderr
         self._console = Console(file=stream, highlight=False, soft_wrap=True)
         self._bars = self._console.is_terminal if bars is None else bars
         self._rate = rate
@@ -38,8 +46,6 @@ class ConsoleProgress:
         if rate:
             columns += [TextColumn("ETA"), TimeRemainingColumn()]
         self._progress = Progress(*columns, console=self._console, transient=True)
-        self._tasks: dict[str, object] = {}
-        self._lock = threading.Lock()
 
     def start(self, task: str, total: int | None) -> None:
         """Show a bar for the task (terminal only)."""
@@ -74,4 +80,15 @@ class ConsoleProgress:
     def note(self, message: str) -> None:
         """Print the message (above the bars on a terminal)."""
         with self._lock:
-            self._console.print(message, markup=False)
+            if self._console is None:
+                self._stream.write(message + "\n")
+                self._stream.flush()
+            else:
+                self._console.print(message, markup=False)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False

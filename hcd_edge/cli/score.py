@@ -62,7 +62,8 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     request = ScoreRequest(
         inputs=tuple(paths), out=out or _default_out(output_format), fmt=output_format,
         engine=engine, batch=batch, threads=threads, threshold=threshold, tta=Tta(tta),
-        recursive=recursive, resume=resume, summary=summary, starter_model=_starter_model(),
+        recursive=recursive, resume=resume, summary=summary,
+        starter_model=_starter_model() if engine is None else None,
         ray=_ray_options(ray_address, workers),
     )
     try:

@@ -60,7 +60,7 @@ class ScoreWorker:
         began = time.perf_counter()
         pipeline = ScoringPipeline(self.executor, self.config)
         statuses, probabilities = [], []
-        for result in pipeline.run(Path(p) for p in paths):
+        for result in pipeline.run(paths):
             statuses.append(result.statuses)
             probabilities.append(result.probabilities)
         stats = pipeline.decode_stats

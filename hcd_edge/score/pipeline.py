@@ -1,19 +1,30 @@
-"""The scoring pipeline: a ring of K batch slots; decoding fills one while the engine runs another.
+"""The scoring pipeline: a ring of K batch slots; decoders fill slots while the engine runs another.
 
-    decode thread:  take a free slot -> decode_batch(paths, slot.host) -> TTA in place -> ready
-    caller thread:  ready slot -> executor.submit -> (up to max_in_flight) -> collect -> free slot
-                    -> yield BatchResult (input order)
+    decode workers (W threads): take a free slot -> take the next chunk of paths ->
+                    decode_batch(paths, slot.host) -> TTA in place -> ready
+    caller thread:  ready slots in input order -> executor.submit -> (up to max_in_flight)
+                    -> collect -> free slot -> yield BatchResult (input order)
+
+Decoding is spread over the configured threads as W workers each decoding whole batches
+(decode_batch releases the GIL), so no batch waits for the slowest file of another and no
+thread is started per batch; the ring holds W + 2 slots by default (one per worker, one
+running, one being collected), enough that no stage waits on another when inference is free.
+A worker takes a slot before it takes a chunk, so the lowest chunks always hold slots and the
+ring cannot deadlock.
 
 The executor is used only from the thread that iterates `run()`, which should be the thread
 that opened it (a CUDA context belongs to one thread; the TensorRT executor also makes its
 context current around each call). Slot memory is allocated once: K x rows inputs, whatever
-the number of files, and paths are pulled from the iterable lazily. decode_batch and
-ONNX Runtime release the GIL, so the two threads overlap on a CPU too. An exception in the
-decode thread is re-raised in the caller's thread, naming the files of the batch.
+the number of files, and paths are pulled from the iterable lazily. An exception in a decode
+worker is re-raised in the caller's thread when its batch's turn comes, naming its files.
 
 `run(items, fill=...)` takes other inputs than files: `fill(items, rows)` writes the batch's
 rows and returns their statuses (whole-slide scoring fills slots with patches cut in memory);
-the items are pulled lazily in the decode thread, so reading them overlaps inference too.
+the items are pulled lazily by the workers (one at a time), so reading them overlaps inference
+too. A fill may be called from several workers at once, on different batches.
+
+`keep_slots` keeps the ring between run() calls (a service scoring batch after batch);
+close() frees it. hcd_edge.distributed runs the same batches on Ray workers (BatchPipeline).
 """
 
 from __future__ import annotations
@@ -31,12 +42,13 @@ from typing import Protocol
 import numpy as np
 
 from hcd_edge.backends.base import Executor, Slot, sigmoid
-from hcd_edge.decode import DecodeStats, decode_batch
+from hcd_edge.decode import DecodeStats, decode_batch, default_threads
 from hcd_edge.errors import DecodeError, EngineError, HcdEdgeError
 from hcd_edge.score.tta import Tta, average, expand_in_place
 
 DEFAULT_BATCH = 64  # patches per batch
-DEFAULT_SLOTS = 3  # one decoding, one ready, one running
+DEFAULT_SLOTS = None  # None: one per decode worker + 2
+MAX_DECODE_WORKERS = 4  # beyond this, each worker decodes with a native pool (slot memory stays bounded)
 _POLL_SECONDS = 0.1  # how often a blocked decode thread checks whether it was stopped
 
 # fill(items, rows) -> int32 statuses: writes rows[:len(items)] (a slot's host rows) in place.
@@ -48,7 +60,7 @@ class PipelineConfig:
     """Shape of the ring: patches per batch, slots, decoder threads, test-time augmentation."""
 
     batch: int = DEFAULT_BATCH
-    slots: int = DEFAULT_SLOTS
+    slots: int | None = DEFAULT_SLOTS  # None: decode workers + 2
     decode_threads: int | None = None  # None = all cores
     tta: Tta = Tta.NONE
     keep_slots: bool = False  # keep the ring between run() calls (a service); close() frees it
@@ -56,18 +68,35 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be at least 1, got {self.batch}")
-        if self.slots < 2:
+        if self.slots is not None and self.slots < 2:
             raise ValueError(f"the ring needs at least 2 slots to overlap stages, got {self.slots}")
+
+    @property
+    def threads(self) -> int:
+        """Decoder threads in all."""
+        return self.decode_threads or default_threads()
+
+    @property
+    def ring(self) -> int:
+        """Slots in the ring."""
+        return self.slots if self.slots is not None else min(self.threads, MAX_DECODE_WORKERS) + 2
+
+    @property
+    def workers(self) -> int:
+        """Decode worker threads: one per decoder thread, leaving a slot to the engine."""
+        return max(1, min(self.threads, MAX_DECODE_WORKERS, self.ring - 1))
 
 
 @dataclass
 class StageSeconds:
     """Seconds spent per stage (stages overlap, so they may sum to more than the wall time)."""
 
-    decode: float = 0.0  # decode_batch and TTA transforms, in the decode thread
+    list: float = 0.0  # listing and sorting the inputs (filled in by the caller)
+    decode: float = 0.0  # decode_batch and TTA transforms, summed over the decode workers
     copy: float = 0.0  # host<->device copies (GPU backends; 0 on CPU)
     inference: float = 0.0  # engine compute
-    write: float = 0.0  # result handling by the consumer (filled in by the caller)
+    write: float = 0.0  # rows appended to the partial log (filled in by the caller)
+    render: float = 0.0  # output files formatted from the log (filled in by the caller)
     wait: float = 0.0  # caller blocked waiting for a decoded slot (decode not hidden)
 
     def to_dict(self) -> dict:
@@ -80,7 +109,7 @@ class BatchResult:
     """One batch of results, in input order."""
 
     start: int  # index of paths[0] in the input sequence
-    paths: list  # the batch's inputs: patch Paths, or the items given to run(items, fill=...)
+    paths: list  # the batch's inputs: patch paths, or the items given to run(items, fill=...)
     statuses: np.ndarray  # int32 (n,): decode status, 0 = scored
     probabilities: np.ndarray  # float64 (n,): NaN where status != 0
 
@@ -92,7 +121,7 @@ class BatchResult:
 class _Decoded:
     slot: Slot
     start: int
-    paths: list[Path]
+    paths: list
     statuses: np.ndarray
     rows: int
 
@@ -100,7 +129,7 @@ class _Decoded:
 @dataclass
 class _Failed:
     error: BaseException
-    paths: list[Path]
+    paths: list
 
     def exception(self) -> HcdEdgeError:
         what = f"{len(self.paths)} files starting at {self.paths[0]}" if self.paths else "the input paths"
@@ -112,10 +141,17 @@ _END = object()
 
 @dataclass
 class _RunState:
+    chunks: Iterator[tuple[int, list]]
+    fill: SlotFill
     free: queue.Queue = field(default_factory=queue.Queue)
-    ready: queue.Queue = field(default_factory=queue.Queue)
+    ready: queue.Queue = field(default_factory=queue.Queue)  # (start, _Decoded | _Failed | _END)
     stop: threading.Event = field(default_factory=threading.Event)
-    fill: SlotFill | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_chunk(self) -> tuple[int, list] | None:
+        """The next (start, paths) chunk, or None at the end; one worker at a time."""
+        with self.lock:
+            return next(self.chunks, None)
 
 
 class BatchPipeline(Protocol):
@@ -150,6 +186,9 @@ class ScoringPipeline:
         self.rows = self.patches_per_batch * count
         self.times = StageSeconds()
         self.decode_stats = DecodeStats()
+        self._stats_lock = threading.Lock()
+        workers = self.config.workers
+        self._threads_per_worker = max(1, -(-self.config.threads // workers))
         self._kept: list[Slot] = []  # the ring kept between runs when config.keep_slots
 
     def close(self) -> None:
@@ -165,65 +204,74 @@ class ScoringPipeline:
         paths are patch files decoded with decode_batch, unless `fill` is given: then they are
         any items, and fill(items, rows) writes their rows and returns int32 statuses (0 = ok).
         """
-        state = _RunState(fill=fill or self._decode_files)
-        slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.slots)]
+        state = _RunState(_chunks(paths, self.patches_per_batch), fill or self._decode_files)
+        slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.ring)]
         if self.config.keep_slots:
             self._kept = slots
         for slot in slots:
             state.free.put(slot)
-        chunks = _chunks(paths, self.patches_per_batch)
         self._mark_executor_times()
-        worker = threading.Thread(
-            target=self._decode_loop, args=(chunks, state), name="hcd-edge-decode", daemon=True
-        )
-        worker.start()
+        workers = [threading.Thread(target=self._decode_loop, args=(state,),
+                                    name=f"hcd-edge-decode-{i}", daemon=True)
+                   for i in range(self.config.workers)]
+        for worker in workers:
+            worker.start()
         try:
-            yield from self._inference_loop(state)
+            yield from self._inference_loop(state, len(workers))
         finally:
             state.stop.set()
-            worker.join()
+            for worker in workers:
+                worker.join()
             if not self.config.keep_slots:
                 for slot in slots:
                     self.executor.release_slot(slot)
 
-    # -- decode thread -------------------------------------------------------------------
+    # -- decode workers ------------------------------------------------------------------
 
-    def _decode_loop(self, chunks: Iterator[tuple[int, list[Path]]], state: _RunState) -> None:
-        chunk: list[Path] = []
+    def _decode_loop(self, state: _RunState) -> None:
+        start: int = -1
+        chunk: list = []
         try:
-            for start, chunk in chunks:
+            while True:
                 slot = _take(state.free, state.stop)
                 if slot is None:
                     return
-                state.ready.put(self._decode_into(slot, start, chunk, state.fill))
-            state.ready.put(_END)
+                taken = state.next_chunk()
+                if taken is None:
+                    state.free.put(slot)
+                    break
+                start, chunk = taken
+                state.ready.put((start, self._decode_into(slot, start, chunk, state.fill)))
+            state.ready.put((None, _END))
         except BaseException as exc:  # noqa: BLE001 - surfaces in the caller's thread, which raises it
-            state.ready.put(_Failed(exc, chunk))
+            state.ready.put((start, _Failed(exc, chunk)))
 
-    def _decode_into(self, slot: Slot, start: int, chunk: list, fill) -> _Decoded:
+    def _decode_into(self, slot: Slot, start: int, chunk: list, fill: SlotFill) -> _Decoded:
         k = len(chunk)
         began = time.perf_counter()
         statuses = fill(chunk, slot.host[:k])
         rows = expand_in_place(slot.host, k, self.config.tta, self.executor.spec.layout)
-        self.times.decode += time.perf_counter() - began
+        with self._stats_lock:
+            self.times.decode += time.perf_counter() - began
         return _Decoded(slot, start, chunk, np.asarray(statuses, dtype=np.int32), rows)
 
-    def _decode_files(self, paths: Sequence[Path], rows: np.ndarray) -> np.ndarray:
-        spec = self.executor.spec
-        return decode_batch(paths, rows, mean=spec.mean, std=spec.std,
-                            threads=self.config.decode_threads, stats=self.decode_stats)
+    def _decode_files(self, paths: Sequence, rows: np.ndarray) -> np.ndarray:
+        """Decode patch files into rows (the default fill); counts which road each file took."""
+        spec, stats = self.executor.spec, DecodeStats()
+        statuses = decode_batch(paths, rows, mean=spec.mean, std=spec.std,
+                                threads=self._threads_per_worker, stats=stats)
+        with self._stats_lock:
+            self.decode_stats.native += stats.native
+            self.decode_stats.fallback += stats.fallback
+            self.decode_stats.failed += stats.failed
+        return statuses
 
     # -- caller thread -------------------------------------------------------------------
 
-    def _inference_loop(self, state: _RunState) -> Iterator[BatchResult]:
+    def _inference_loop(self, state: _RunState, workers: int) -> Iterator[BatchResult]:
         in_flight: deque[_Decoded] = deque()
-        depth = max(1, min(self.executor.max_in_flight, self.config.slots - 1))
-        while True:
-            began = time.perf_counter()
-            item = state.ready.get()
-            self.times.wait += time.perf_counter() - began
-            if item is _END:
-                break
+        depth = max(1, min(self.executor.max_in_flight, self.config.ring - 1))
+        for item in _in_order(state.ready, workers, self.times):
             if isinstance(item, _Failed):
                 raise item.exception() from item.error
             self._guarded(self.executor.submit, item, item.slot, item.rows)
@@ -265,7 +313,36 @@ class ScoringPipeline:
         self.times.inference = times.compute - self._compute_base
 
 
-def _chunks(paths: Iterable[Path], size: int) -> Iterator[tuple[int, list[Path]]]:
+def _in_order(ready: queue.Queue, workers: int, times: StageSeconds) -> Iterator[_Decoded | _Failed]:
+    """Decoded slots in input order (workers finish out of order); a failure in its turn."""
+    waiting: dict[int, _Decoded | _Failed] = {}
+    expected, ended, failed = 0, 0, None
+    while True:
+        while expected in waiting:
+            item = waiting.pop(expected)
+            yield item
+            expected += len(item.paths)
+        if ended == workers:
+            if failed is not None:
+                yield failed
+            return
+        began = time.perf_counter()
+        start, item = ready.get()
+        times.wait += time.perf_counter() - began
+        if item is _END:
+            ended += 1
+        elif isinstance(item, _Failed):
+            ended += 1  # the worker stopped; its batch comes out in its turn
+            if start < 0 or not item.paths:
+                yield item  # not a batch's failure: at once
+                return
+            waiting[start] = item
+            failed = failed or item
+        else:
+            waiting[start] = item
+
+
+def _chunks(paths: Iterable, size: int) -> Iterator[tuple[int, list]]:
     """(start index, up to `size` paths) per batch, pulled lazily from the iterable."""
     iterator, start = iter(paths), 0
     while chunk := list(itertools.islice(iterator, size)):

@@ -8,12 +8,14 @@ file an uninterrupted run writes.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 import os
+import queue
 import tempfile
+import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +27,8 @@ from hcd_edge.errors import DataError, UsageError, describe_os_error
 from hcd_edge.manifest import Manifest
 from hcd_edge.output_lock import output_lock
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.output import OutputFormat, write_outputs
-from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_rows, partial_path
+from hcd_edge.score.output import OutputFormat, OutputWriter, output_paths
+from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_batches, partial_path
 from hcd_edge.score.pipeline import (
     DEFAULT_BATCH,
     DEFAULT_SLOTS,
@@ -34,13 +36,15 @@ from hcd_edge.score.pipeline import (
     PipelineConfig,
     ScoringPipeline,
 )
-from hcd_edge.score.rows import Counts, Row, batch_rows, split_duplicates
-from hcd_edge.score.sources import PatchRef, collect_patches
+from hcd_edge.score.rows import Counts, RowBatch, coalesced, duplicate_rows, format_rows
+from hcd_edge.score.sources import InputPaths, check_duplicates, list_inputs, patch_ref
 from hcd_edge.score.targets import check_partial_slot, check_targets
 from hcd_edge.score.tta import Tta
 
 if TYPE_CHECKING:
     from hcd_edge.distributed.pool import RayOptions
+
+_RENDER_CHUNK = 4096  # rows formatted at a time: numpy work per call amortized, memory bounded
 
 SCORE_TASK = "scoring"
 
@@ -61,7 +65,7 @@ class ScoreRequest:
     resume: bool = False
     summary: Path | None = None  # JSON summary file
     starter_model: Path | None = None  # for the default engine; None: the packaged starter.onnx
-    slots: int = DEFAULT_SLOTS
+    slots: int | None = DEFAULT_SLOTS  # None: decode threads + 2
     ray: RayOptions | None = None  # score on Ray workers (hcd_edge.distributed) instead of here
 
 
@@ -108,18 +112,23 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     """Score every patch of request.inputs into request.out; see ScoreResult.
 
     Raises DataError / EngineError / BackendUnavailable for bad configuration (nothing written
-    but what --resume needs), ScoreInterrupted on Ctrl-C.
+    but what --resume needs), UsageError for outputs that would overwrite what the run reads,
+    ScoreInterrupted on Ctrl-C.
     """
     progress = progress or SilentProgress()
     check_threshold(request.threshold)
-    refs = collect_inputs(request)
+    began = time.perf_counter()
+    inputs = collect_inputs(request)
+    list_seconds = time.perf_counter() - began
     targets = check_targets(request.out, request.fmt, request.summary, request.resume,
-                            protected_paths(request, refs))
+                            protected_paths(request, inputs))
     if targets.stream:  # rows are logged in a private folder: there is nothing to resume
         with tempfile.TemporaryDirectory(prefix="hcd-edge-rows-") as tmp:
-            return _score_locked(request, refs, Path(tmp) / "rows.partial", False, progress)
+            return _score_locked(request, inputs, Path(tmp) / "rows.partial", False, progress,
+                                 list_seconds)
     with output_lock(request.out):
-        return _score_locked(request, refs, partial_path(request.out), True, progress)
+        return _score_locked(request, inputs, partial_path(request.out), True, progress,
+                             list_seconds)
 
 
 def check_threshold(threshold: float | None) -> None:
@@ -128,36 +137,38 @@ def check_threshold(threshold: float | None) -> None:
         raise UsageError(f"--threshold {threshold} is not a probability in [0, 1]")
 
 
-def protected_paths(request: ScoreRequest, refs: list[PatchRef]) -> list[Path]:
-    """Every file the run reads and must never overwrite: inputs, lists, engine or starter model."""
-    paths = [r.path for r in refs] + [Path(p) for p in request.inputs if not Path(p).is_dir()]
+def protected_paths(request: ScoreRequest, inputs: InputPaths) -> Iterator[Path]:
+    """Every file the run reads and must never overwrite: inputs, lists, engine or starter model
+    (lazily: only looked at when an output already exists)."""
+    yield from (Path(p) for p in request.inputs if not Path(p).is_dir())
     if request.engine is None:
         from hcd_edge.score.default_engine import packaged_starter
 
-        paths.append(Path(request.starter_model or packaged_starter()))
+        yield Path(request.starter_model or packaged_starter())
     elif Path(request.engine).is_dir():
-        paths += [Path(request.engine) / name for name in os.listdir(request.engine)]
+        yield from (Path(request.engine) / name for name in os.listdir(request.engine))
     else:
-        paths.append(Path(request.engine))
-    return paths
+        yield Path(request.engine)
+    yield from (Path(p) for p in inputs.paths)
 
 
-def _score_locked(request: ScoreRequest, refs: list[PatchRef], partial: Path, keep: bool,
-                  progress: ProgressReporter) -> ScoreResult:
+def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep: bool,
+                  progress: ProgressReporter, list_seconds: float) -> ScoreResult:
     check_partial_slot(partial)
     if partial.exists() and not request.resume:
         raise DataError(
             f"{partial} holds rows of an interrupted run: add --resume to finish it, or delete "
             "it to start over"
         )
-    engine = _resolve_engine(request, refs, progress)
+    duplicates = {} if inputs.ids_unique else dict(check_duplicates(inputs.paths))
+    engine = _resolve_engine(request, inputs, duplicates, progress)
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
     with contextlib.closing(_open_runner(request, engine, progress)) as runner:
         log, done = _open_log(partial, key, request.resume)
-        run = _Run(request, engine, refs, threshold, log, done, progress)
+        run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress)
         try:
-            return run.execute(runner)
+            return run.execute(runner, list_seconds)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # a full disk fails the last flush too
                 log.close()
@@ -165,7 +176,7 @@ def _score_locked(request: ScoreRequest, refs: list[PatchRef], partial: Path, ke
                 log.path.unlink(missing_ok=True)  # nothing to resume: leave nothing behind
             kept = keep and log.path.exists()
             if isinstance(exc, KeyboardInterrupt) and not (isinstance(exc, ScoreInterrupted) and kept):
-                raise ScoreInterrupted(log.path, run.saved, len(refs), kept=kept) from exc
+                raise ScoreInterrupted(log.path, run.saved, len(inputs), kept=kept) from exc
             if isinstance(exc, OSError):
                 raise DataError(_write_failed(exc, log.path if kept else None)) from exc
             raise
@@ -179,27 +190,43 @@ def _write_failed(exc: OSError, partial: Path | None) -> str:
             "fix the cause (e.g. free some space), then run the same command with --resume")
 
 
-def collect_inputs(request: ScoreRequest) -> list[PatchRef]:
-    """The sorted PatchRefs of the request's inputs; DataError when there are none."""
-    refs = collect_patches(request.inputs, recursive=request.recursive)
-    if not refs:
+def collect_inputs(request: ScoreRequest) -> InputPaths:
+    """The sorted input paths of the request; DataError when there are none."""
+    inputs = list_inputs(request.inputs, recursive=request.recursive)
+    if not inputs.paths:
         names = ", ".join(str(p) for p in request.inputs)
         hint = "" if request.recursive else " (add --recursive to look in subfolders)"
         raise DataError(f"no patches (.tif/.tiff files) found in {names}{hint}")
-    return refs
+    return inputs
 
 
-def _resolve_engine(request: ScoreRequest, refs: list[PatchRef], progress: ProgressReporter) -> _Engine:
+class _Refs(Sequence):
+    """PatchRefs of path strings, made only for the items asked for."""
+
+    def __init__(self, paths: Sequence[str]):
+        self._paths = paths
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [patch_ref(p) for p in self._paths[index]]
+        return patch_ref(self._paths[index])
+
+
+def _resolve_engine(request: ScoreRequest, inputs: InputPaths, duplicates: dict[int, int],
+                    progress: ProgressReporter) -> _Engine:
     began = time.perf_counter()
     if request.engine is not None:
         opened, default = EngineFolder.open(Path(request.engine)), False
     else:
         from hcd_edge.score.default_engine import default_engine
 
-        unique, _ = split_duplicates(refs)
-        chosen = default_engine([refs[p] for p in unique], model=request.starter_model,
-                                threads=request.threads,
-                                progress=progress)
+        unique = inputs.paths if not duplicates else [
+            p for i, p in enumerate(inputs.paths) if i not in duplicates]
+        chosen = default_engine(_Refs(unique), model=request.starter_model,
+                                threads=request.threads, progress=progress)
         opened, default = chosen.engine, True
     return _Engine(opened, default, time.perf_counter() - began)
 
@@ -258,72 +285,120 @@ def _open_log(partial: Path, key: RunKey, resume: bool) -> tuple[PartialLog, set
 class _Run:
     """One scoring run over an open executor."""
 
-    def __init__(self, request: ScoreRequest, engine: _Engine, refs: list[PatchRef],
-                 threshold: float, log: PartialLog, done: set[str], progress: ProgressReporter):
-        self.request, self.engine, self.refs = request, engine, refs
+    def __init__(self, request: ScoreRequest, engine: _Engine, inputs: InputPaths,
+                 duplicates: dict[int, int], threshold: float, log: PartialLog, done: set[str],
+                 progress: ProgressReporter):
+        self.request, self.engine, self.inputs = request, engine, inputs
+        self.duplicates = duplicates  # position -> position of the scored path with that id
         self.threshold, self.log, self.done, self.progress = threshold, log, done, progress
-        self.resumed = sum(str(r.path) in done for r in refs) if done else 0
+        self.resumed = sum(p in done for p in inputs.paths) if done else 0
         self.saved = self.resumed
 
-    def execute(self, runner: _Runner) -> ScoreResult:
+    def execute(self, runner: _Runner, list_seconds: float = 0.0) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
         request = self.request
         config = PipelineConfig(batch=request.batch, slots=request.slots,
                                 decode_threads=request.threads, tta=request.tta)
         pipeline = runner.pipeline(config)
+        pipeline.times.list = list_seconds
         began = time.perf_counter()
-        self.progress.start(SCORE_TASK, len(self.refs))
+        total = len(self.inputs)
+        self.progress.start(SCORE_TASK, total)
         try:
             self.progress.advance(SCORE_TASK, self.resumed)
             self._score(pipeline)
         except KeyboardInterrupt as exc:
-            raise ScoreInterrupted(self.log.path, self.saved, len(self.refs)) from exc
+            raise ScoreInterrupted(self.log.path, self.saved, total) from exc
         finally:
             self.progress.finish(SCORE_TASK)
         write_began = time.perf_counter()
         counts, outputs = self._finish()
-        pipeline.times.write += time.perf_counter() - write_began
+        pipeline.times.render += time.perf_counter() - write_began
         wall = time.perf_counter() - began
         summary = self._summary(runner, pipeline, counts, outputs, wall)
         if request.summary is not None:
             from hcd_edge.score.summary import write_summary
 
-            try:
-                write_summary(request.summary, summary)
-            except OSError as exc:
-                raise DataError(f"the scores are in {', '.join(map(str, outputs))}, but the summary "
-                                f"{request.summary} could not be written: {describe_os_error(exc)}") from exc
+            write_summary(request.summary, summary)
         return ScoreResult(counts, outputs, summary, resumed=self.resumed)
 
-    def _score(self, pipeline: BatchPipeline) -> None:
-        unique, duplicates = split_duplicates(self.refs)
-        waiting = deque((p, row) for p, row in duplicates if row.path not in self.done)
-        todo = [p for p in unique if str(self.refs[p].path) not in self.done]
-        for result in pipeline.run(self.refs[p].path for p in todo):
-            began = time.perf_counter()
-            positions = todo[result.start : result.start + len(result)]
-            rows = batch_rows(result, [self.refs[p] for p in positions], self.threshold)
-            self._save(_merge_in_order(positions, rows, waiting, upto=positions[-1]))
-            pipeline.times.write += time.perf_counter() - began
-        self._save([row for _, row in waiting])
+    def _todo(self) -> Sequence[str] | Iterator[str]:
+        paths = self.inputs.paths
+        if not self.duplicates and not self.done:
+            return paths
+        skip, done = self.duplicates, self.done
+        return (p for i, p in enumerate(paths) if i not in skip and p not in done)
 
-    def _save(self, rows: list[Row]) -> None:
-        self.log.append(rows)
-        self.saved += len(rows)
-        self.progress.advance(SCORE_TASK, len(rows))
+    def _score(self, pipeline: BatchPipeline) -> None:
+        writer = _LogWriter(self._save, pipeline.times)
+        try:
+            for result in pipeline.run(self._todo()):
+                writer.put(result)  # logged by the writer thread while the engine runs the next
+        finally:
+            writer.close()
+        self.progress.advance(SCORE_TASK, len(self.duplicates))
+
+    def _save(self, result) -> None:
+        self.log.append(result)
+        self.saved += len(result)
+        self.progress.advance(SCORE_TASK, len(result))
 
     def _finish(self) -> tuple[Counts, list[Path]]:
         self.log.close()
         path, out, fmt = self.log.path, self.request.out, self.request.fmt
-        counts = Counts()
         try:  # the usual case: the log is in input order, so the outputs stream from it
-            outputs = write_outputs(_counted(_streamed(self.refs, path), counts), out, fmt)
+            counts = self._write(self._streamed(), out, fmt)
         except _OutOfOrder:  # resumed with other inputs (files added or removed): sort in memory
-            rows = {row.path: row for row in iter_partial_rows(path)}
-            counts = Counts()
-            outputs = write_outputs(_counted(_in_order(self.refs, rows, path), counts), out, fmt)
+            counts = self._write(_in_order(self), out, fmt)
         path.unlink()
-        return counts, outputs
+        return counts, output_paths(out, fmt)
+
+    def _write(self, batches: Iterator[RowBatch], out: Path, fmt: OutputFormat) -> Counts:
+        counts = Counts()
+        with OutputWriter.open(out, fmt) as writer:
+            for batch in coalesced(batches, _RENDER_CHUNK):
+                rows = format_rows(batch, self.threshold)
+                counts.add(rows)
+                writer.write(rows)
+        return counts
+
+    def _streamed(self) -> Iterator[RowBatch]:
+        """Rows in input order from a log in input order: its batches with duplicates merged in."""
+        paths, dups = self.inputs.paths, self.duplicates
+        dup_positions = sorted(dups)
+        position = 0
+        for logged in iter_partial_batches(self.log.path):
+            taken = 0
+            while taken < len(logged):
+                position, repeats = self._repeats_at(position, dup_positions)
+                if repeats is not None:
+                    yield repeats
+                following = bisect.bisect_left(dup_positions, position)
+                stop = dup_positions[following] if following < len(dup_positions) else len(paths)
+                count = min(len(logged) - taken, stop - position)
+                if count <= 0 or paths[position : position + count] != logged.paths[taken : taken + count]:
+                    raise _OutOfOrder
+                yield logged if count == len(logged) else logged.part(taken, taken + count)
+                taken += count
+                position += count
+        position, repeats = self._repeats_at(position, dup_positions)
+        if repeats is not None:
+            yield repeats
+        if position != len(paths):
+            raise _OutOfOrder
+
+    def _repeats_at(self, position: int, dup_positions: list[int]) -> tuple[int, RowBatch | None]:
+        """(position after the run of duplicates starting at position, their rows or None)."""
+        if position not in self.duplicates:
+            return position, None
+        first = bisect.bisect_left(dup_positions, position)
+        last = first
+        while last < len(dup_positions) and dup_positions[last] == position + (last - first):
+            last += 1
+        run = dup_positions[first:last]
+        paths = self.inputs.paths
+        rows = duplicate_rows([paths[i] for i in run], [paths[self.duplicates[i]] for i in run])
+        return position + len(run), rows
 
     def _summary(self, runner: _Runner, pipeline: BatchPipeline, counts: Counts,
                  outputs: list[Path], wall: float) -> dict:
@@ -338,39 +413,75 @@ class _Run:
         )
 
 
+class _LogWriter:
+    """Appends batches to the partial log in a thread of its own, so inference overlaps it.
+
+    put() hands a batch over (waiting when a few are queued already) and re-raises in the
+    caller's thread what the writer raised; close() writes what is queued, then re-raises.
+    """
+
+    _END = object()
+
+    def __init__(self, save, times, depth: int = 4):
+        self._save, self._times = save, times
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="hcd-edge-log", daemon=True)
+        self._thread.start()
+
+    def put(self, result) -> None:
+        """Queue one pipeline batch for the log."""
+        self._raise()
+        self._queue.put(result)
+
+    def close(self) -> None:
+        """Write what is queued, stop the thread, re-raise its error."""
+        self._queue.put(self._END)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _loop(self) -> None:
+        while (result := self._queue.get()) is not self._END:
+            if self._error is not None:
+                continue  # failed: drain without writing, so put() never blocks forever
+            began = time.perf_counter()
+            try:
+                self._save(result)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                self._error = exc
+            self._times.write += time.perf_counter() - began
+
+
 class _OutOfOrder(Exception):
     """The partial file's rows are not in the order of the inputs."""
 
 
-def _merge_in_order(positions: list[int], rows: list[Row], waiting: deque, upto: int) -> list[Row]:
-    """A batch's rows with the duplicate rows (position, row) that sort before position `upto`."""
-    merged = list(zip(positions, rows))
-    while waiting and waiting[0][0] < upto:
-        merged.append(waiting.popleft())
-    merged.sort(key=lambda item: item[0])
-    return [row for _, row in merged]
+def _in_order(run: _Run) -> Iterator[RowBatch]:
+    """Rows in input order from a log in any order, held in memory (a resume of other inputs)."""
+    logged: dict[str, tuple[int, int]] = {}
+    for batch in iter_partial_batches(run.log.path):
+        logged.update(zip(batch.paths, zip(batch.millionths.tolist(), batch.statuses.tolist())))
+    paths = run.inputs.paths
+    for start in range(0, len(paths), _RENDER_CHUNK):
+        stop = min(start + _RENDER_CHUNK, len(paths))
+        yield from _rows_from(run, logged, start, stop)
 
 
-def _streamed(refs: Sequence[PatchRef], log: Path) -> Iterator[Row]:
-    rows = iter_partial_rows(log)
-    for ref in refs:
-        row = next(rows, None)
-        if row is None or row.path != str(ref.path):
-            raise _OutOfOrder
-        yield row
-    if next(rows, None) is not None:
-        raise _OutOfOrder
+def _rows_from(run: _Run, logged: dict[str, tuple[int, int]], start: int, stop: int) -> Iterator[RowBatch]:
+    import numpy as np
 
-
-def _in_order(refs: Sequence[PatchRef], rows: dict[str, Row], log: Path) -> Iterator[Row]:
-    for ref in refs:
-        row = rows.get(str(ref.path))
-        if row is None:
-            raise DataError(f"{log} lacks the row of {ref.path}: was it edited during the run?")
-        yield row
-
-
-def _counted(rows: Iterator[Row], counts: Counts) -> Iterator[Row]:
-    for row in rows:
-        counts.add(row)
-        yield row
+    paths = run.inputs.paths
+    for position in range(start, stop):
+        path = paths[position]
+        if position in run.duplicates:
+            yield duplicate_rows([path], [paths[run.duplicates[position]]])
+            continue
+        if path not in logged:
+            raise DataError(f"{run.log.path} lacks the row of {path}: was it edited during the run?")
+        p, status = logged[path]
+        yield RowBatch([path], np.array([p], dtype=np.int64), np.array([status], dtype=np.int32))

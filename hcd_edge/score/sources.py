@@ -1,11 +1,27 @@
-"""Where patches come from: folders, files and path lists -> sorted (id, path) refs, labels."""
+"""Where patches come from: folders, files and path lists -> sorted path strings, ids, labels.
+
+Scoring lists hundreds of thousands of inputs, so listing works on plain strings: one
+`os.scandir` per folder (names sorted per folder, which is already path order), list files
+read in chunks, and one sort of strings only when several sources are merged. Paths are kept
+as the OS gives them (`str`, undecodable bytes as surrogate escapes), so every name the OS
+can hold reaches the decoder; ids are derived from them per batch, never stored for all.
+
+Rules: an argument or entry named like a patch (.tif/.tiff) is a patch input whatever it is
+on disk (a directory so named gets its error row, at the top level as inside a folder); other
+folders are listed (subfolders with --recursive); .txt/.lst files list one path per line and
+.csv files one path per row (a `path` column, else the first); a Kaggle labels CSV (header
+`id,label`) stands for the patches it names, `train/ID.tif` beside it; anything else that
+exists is a patch.
+"""
 
 from __future__ import annotations
 
-import csv
+import operator
 import os
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +31,8 @@ from hcd_edge.errors import DataError
 PATCH_SUFFIXES = (".tif", ".tiff")
 LIST_SUFFIXES = (".txt", ".csv", ".lst")
 KAGGLE_LABELS = "train_labels.csv"
+LIST_CHUNK_BYTES = 1 << 20  # a list file is read this much at a time
+_PROBE_ROWS = 10  # a list is refused when none of its first rows names a patch
 
 
 @dataclass(frozen=True, order=True)
@@ -42,9 +60,26 @@ class PatchSet:
         return [r.path for r in self.refs]
 
 
+@dataclass(frozen=True)
+class InputPaths:
+    """The inputs of a run: unique path strings in path order (component by component)."""
+
+    paths: list[str]
+    ids_unique: bool  # known without looking: one folder, one suffix (else check_duplicates)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
 def sort_key(ref: PatchRef) -> tuple[tuple[str, ...], str]:
     """The PatchRef order (path, then id) as a cheap tuple: Path comparisons cost ~2x more."""
     return ref.path.parts, ref.id
+
+
+def patch_id(path: str) -> str:
+    """The id of a patch path: its file name without the extension."""
+    name = path.rpartition("/")[2]
+    return name.rpartition(".")[0] if "." in name else name
 
 
 def patch_ref(path: str | os.PathLike) -> PatchRef:
@@ -55,68 +90,248 @@ def patch_ref(path: str | os.PathLike) -> PatchRef:
 
 
 def collect_patches(inputs: Sequence[str | os.PathLike], *, recursive: bool = False) -> list[PatchRef]:
-    """Expand folders, patch files and list files into PatchRefs sorted by path.
+    """Expand folders, patch files and list files into PatchRefs sorted by path (see list_inputs)."""
+    return [patch_ref(p) for p in list_inputs(inputs, recursive=recursive).paths]
+
+
+def list_inputs(inputs: Sequence[str | os.PathLike], *, recursive: bool = False) -> InputPaths:
+    """Expand folders, patch files and list files into unique path strings in path order.
 
     Entries named like patches are kept even when they are directories or broken links, so
     the caller reports them instead of silently dropping them. Raises DataError for an input
-    that does not exist or a list file that cannot be read.
+    that does not exist, a list file that cannot be read or whose rows are not paths.
     """
-    refs: set[PatchRef] = set()
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            refs.update(patch_ref(q) for q in _walk_patch_names(p, recursive))
-        elif p.suffix.lower() in LIST_SUFFIXES and p.is_file():
-            refs.update(patch_ref(q) for q in read_path_list(p))
-        elif p.suffix.lower() in PATCH_SUFFIXES or p.is_file() or p.is_symlink():
-            refs.add(patch_ref(p))
-        elif p.exists():
-            raise DataError(f"input {p} is not a folder, a patch or a path list file (a FIFO or "
-                            "device?); give regular files or folders")
+    sources = [_expand(os.fspath(item), recursive) for item in inputs]
+    if len(sources) == 1 and sources[0][1]:
+        return _described(sources[0][0])
+    merged = [p for paths, _ in sources for p in paths]
+    return _described(_sorted_unique(merged))
+
+
+def _expand(item: str, recursive: bool) -> tuple[list[str], bool]:
+    """(paths, already sorted and unique) of one argument."""
+    lowered = item.lower()
+    if lowered.endswith(PATCH_SUFFIXES):
+        return [_normal(item)], True
+    if os.path.isdir(item):
+        return _walk(_normal(item), recursive), True
+    if lowered.endswith(LIST_SUFFIXES) and os.path.isfile(item):
+        return read_list_paths(item), False
+    if os.path.lexists(item):
+        _refuse_special(item)
+        return [_normal(item)], True
+    raise DataError(f"input {item} does not exist")
+
+
+def _refuse_special(item: str) -> None:
+    """DataError for an argument that is a FIFO, socket or device: reading it could block."""
+    try:
+        mode = os.stat(item).st_mode
+    except OSError:
+        return  # a dangling link: its row says it cannot be read
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket or device"
+        raise DataError(f"input {item} is {kind}, not a folder, a patch or a path list file; "
+                        "give regular files or folders")
+
+
+def _normal(path: str) -> str:
+    """The path as pathlib spells it (no '.' parts, no doubled or trailing slashes)."""
+    return str(Path(path))
+
+
+def _walk(folder: str, recursive: bool) -> list[str]:
+    """Patch paths under folder in path order: names sorted per folder, subfolders in place."""
+    prefix = "" if folder == "." else folder.rstrip("/") + "/"
+    names = os.listdir(folder)  # names only: no object, no stat per entry
+    patches = [n for n in names if _is_patch_name(n)]
+    folders = []
+    if recursive and len(patches) < len(names):
+        folders = [n for n in names if not _is_patch_name(n) and _is_folder(prefix + n)]
+    if not folders:
+        patches.sort()
+        return [prefix + n for n in patches]
+    found: list[str] = []
+    for name in sorted(patches + folders):
+        if _is_patch_name(name):
+            found.append(prefix + name)
         else:
-            raise DataError(f"input {p} does not exist")
-    return sorted(refs, key=sort_key)
-
-
-def _walk_patch_names(folder: Path, recursive: bool) -> Iterable[Path]:
-    if not recursive:
-        with os.scandir(folder) as entries:  # names first: one Path per patch, not per entry
-            return [folder / e.name for e in entries if e.name.lower().endswith(PATCH_SUFFIXES)]
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        names = files + [d for d in dirs if d.lower().endswith(PATCH_SUFFIXES)]
-        found.extend(Path(root) / n for n in names if n.lower().endswith(PATCH_SUFFIXES))
-        dirs[:] = [d for d in dirs if not d.lower().endswith(PATCH_SUFFIXES)]
+            found += _walk(prefix + name, recursive)
     return found
 
 
+def _is_patch_name(name: str) -> bool:
+    return name.endswith(PATCH_SUFFIXES) or name.lower().endswith(PATCH_SUFFIXES)
+
+
+def _is_folder(path: str) -> bool:
+    """A real folder (not a link to one: links to folders are not followed, as os.walk)."""
+    return os.path.isdir(path) and not os.path.islink(path)
+
+
+def _sorted_unique(paths: list[str]) -> list[str]:
+    """paths in path order without repeats: a plain string sort, fixed up only when needed."""
+    paths.sort()
+    if len(paths) > 1 and any(map(operator.eq, paths, islice(paths, 1, None))):
+        paths = list(dict.fromkeys(paths))
+    if not _one_folder(paths) and not _in_path_order(paths):
+        paths.sort(key=_component_key)
+    return paths
+
+
+def _component_key(path: str) -> str:
+    # '/' sorts before every character a name can hold: strings compare part by part
+    return path.replace("/", "\0")
+
+
+def _in_path_order(paths: list[str]) -> bool:
+    keys = map(_component_key, paths)
+    return all(map(operator.le, keys, map(_component_key, islice(paths, 1, None))))
+
+
+def _one_folder(paths: list[str], chunk: int = 8192) -> bool:
+    """True when every path (sorted as strings) lies directly in the folder of the first."""
+    if not paths:
+        return True
+    folder = paths[0][: paths[0].rfind("/") + 1]
+    if not paths[-1].startswith(folder):
+        return False  # sorted: all between share the prefix of the first and the last
+    depth = folder.count("/")
+    return all("".join(paths[i : i + chunk]).count("/") == depth * len(paths[i : i + chunk])
+               for i in range(0, len(paths), chunk))
+
+
+def _described(paths: list[str]) -> InputPaths:
+    return InputPaths(paths, ids_unique=_one_folder(paths) and _one_suffix(paths))
+
+
+def _one_suffix(paths: list[str], chunk: int = 8192) -> bool:
+    if not paths:
+        return True
+    suffix = "." + paths[0].rpartition(".")[2]
+    if "/" in suffix:
+        return False
+    return all(("\n".join(paths[i : i + chunk]) + "\n").count(suffix + "\n") == len(paths[i : i + chunk])
+               for i in range(0, len(paths), chunk))
+
+
+def check_duplicates(paths: Sequence[str]) -> list[tuple[int, int]]:
+    """(position, position of the earlier path with the same id) of every repeated id."""
+    first: dict[str, int] = {}
+    repeats = []
+    for position, pid in enumerate(map(patch_id, paths)):
+        kept = first.setdefault(pid, position)
+        if kept != position:
+            repeats.append((position, kept))
+    return repeats
+
+
+# -- list files --------------------------------------------------------------------------------
+
 def read_path_list(list_file: Path) -> list[Path]:
-    """Paths listed one per line, or in a CSV column `path` (else the first column).
+    """Paths listed one per line, or in a CSV column `path` (else the first column), as Paths."""
+    return [Path(p) for p in read_list_paths(os.fspath(list_file))]
+
+
+def read_list_paths(list_file: str) -> list[str]:
+    """The path strings of a list file, in its order (see the module rules), read in chunks.
 
     Relative paths are taken relative to the list file's folder; blank lines and lines
-    starting with '#' are ignored.
+    starting with '#' are ignored; a UTF-8 byte order mark is skipped; bytes that are not
+    UTF-8 are kept as the OS would name them.
     """
     try:
-        text = list_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(list_file, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+            if list_file.lower().endswith(".csv"):
+                entries = _csv_entries(fh, list_file)
+            else:
+                entries = _line_entries(fh)
+            paths = _probed(entries, list_file)
+            paths += _resolved(os.path.dirname(list_file) or ".", entries)
+    except OSError as exc:
         raise DataError(f"cannot read path list {list_file}: {exc}") from exc
-    rows = [r for r in csv.reader(text.splitlines()) if r and not r[0].lstrip().startswith("#")]
-    if not rows:
-        return []
-    column = 0
-    if "path" in [c.strip().lower() for c in rows[0]]:
-        column = [c.strip().lower() for c in rows[0]].index("path")
-        rows = rows[1:]
-    base = list_file.parent
-    return [_resolve(base, row[column].strip()) for row in rows if len(row) > column and row[column].strip()]
+    return paths
 
 
-def _resolve(base: Path, text: str) -> Path:
-    return Path(text) if os.path.isabs(text) else base / text
+def _line_entries(fh) -> Iterator[list[str]]:
+    first = True
+    while lines := fh.readlines(LIST_CHUNK_BYTES):
+        stripped = [line.strip() for line in lines]
+        entries = [s for s in stripped if s and not s.startswith("#")]
+        if first and entries and entries[0].lower() == "path":
+            entries = entries[1:]  # a one-column CSV header
+        first = False
+        yield entries
 
 
+def _csv_entries(fh, list_file: str) -> Iterator[list[str]]:
+    import csv  # only for .csv lists: start-up imports nothing a run does not need
+
+    rows: Iterator[list[str]] = (
+        r for r in csv.reader(fh) if r and "".join(r).strip() and not r[0].lstrip().startswith("#"))
+    header = next(rows, None)
+    if header is None:
+        return
+    names = [c.strip().lower() for c in header]
+    if names[:2] == ["id", "label"] and "path" not in names:
+        yield from _kaggle_entries(rows, list_file)
+        return
+    column = names.index("path") if "path" in names else 0
+    if "path" not in names:
+        second = next(rows, None)
+        head = [] if second is None else [second]
+        if second is None or not _names_patch(second[0]) or _names_patch(header[0]):
+            head.insert(0, header)  # no header: the first row is a path too
+        rows = _chained(head, rows)
+    while chunk := list(islice(rows, 8192)):
+        yield [r[column].strip() for r in chunk if len(r) > column and r[column].strip()]
+
+
+def _names_patch(entry: str) -> bool:
+    return entry.strip().lower().endswith(PATCH_SUFFIXES)
+
+
+def _kaggle_entries(rows: Iterator[list[str]], list_file: str) -> Iterator[list[str]]:
+    """The patch files of a Kaggle labels CSV: train/ID.tif beside it (else ID.tif beside it)."""
+    folder = os.path.dirname(list_file) or "."
+    images = "train/" if os.path.isdir(os.path.join(folder, "train")) else ""
+    while chunk := list(islice(rows, 8192)):
+        yield [f"{images}{r[0].strip()}.tif" for r in chunk if r[0].strip()]
+
+
+def _chained(first: list[list[str]], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+    yield from first
+    yield from rest
+
+
+def _probed(entries: Iterator[list[str]], list_file: str) -> list[str]:
+    """The first chunk of entries, after checking that its first rows name patch files."""
+    base = os.path.dirname(list_file) or "."
+    first = next(entries, [])
+    probe = first[:_PROBE_ROWS]
+    if probe and not any(e.lower().endswith(PATCH_SUFFIXES) or os.path.lexists(os.path.join(base, e))
+                         for e in probe):
+        raise DataError(
+            f"{list_file}: its rows are not patch paths (the first is {probe[0]!r}); a list "
+            "names one .tif/.tiff file per line, or per row in a 'path' column of a .csv, or is "
+            "a Kaggle labels CSV (id,label) beside its train/ folder"
+        )
+    return _resolved(os.path.dirname(list_file) or ".", iter([first]))
+
+
+def _resolved(base: str, entries: Iterable[list[str]]) -> list[str]:
+    prefix = "" if _normal(base) == "." else _normal(base).rstrip("/") + "/"
+    out: list[str] = []
+    for chunk in entries:
+        joined = "\n" + "\n".join(chunk) + "\n"
+        if any(s in joined for s in ("//", "/./", "/.\n", "/\n", "\n./", "\n.\n")):
+            chunk = [_normal(e) for e in chunk]
+        out += [e if e.startswith("/") else prefix + e for e in chunk]
+    return out
 def read_labels_csv(csv_path: Path) -> dict[str, int]:
     """Kaggle-style `id,label` CSV -> {id: 0|1}; DataError names the file and line of a bad row."""
+    import csv
+
     try:
         fh = open(csv_path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:

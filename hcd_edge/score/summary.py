@@ -10,6 +10,8 @@ from hcd_edge.manifest import Manifest
 from hcd_edge.score.pipeline import BatchPipeline
 from hcd_edge.score.rows import Counts
 
+STAGES = ("list", "decode", "copy", "inference", "write", "render", "wait")
+
 
 def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine: bool,
                 backend: str, pipeline: BatchPipeline, counts: Counts, resumed: int,
@@ -17,6 +19,7 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
                 threads: int, workers: list[dict] | None = None) -> dict:
     """The JSON-ready summary: counts, engine, settings, wall seconds, patches/s, stage seconds."""
     scored_now = counts.total - resumed
+    rate = round(scored_now / wall, 2) if wall > 0 and scored_now > 0 and counts.scored > 0 else None
     stats = pipeline.decode_stats
     summary = {
         "counts": {"total": counts.total, "scored": counts.scored, "failed": counts.failed,
@@ -28,14 +31,15 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
         "precision": manifest.precision.value,
         "batch": request.batch,
         "engine_batch_rows": pipeline.rows,
-        "slots": pipeline.config.slots,
+        "slots": pipeline.config.ring,
         "threads": threads,
         "tta": request.tta.value,
         "threshold": threshold,
         "wall_seconds": round(wall, 4),
-        "patches_per_second": round(scored_now / wall, 2) if wall > 0 else None,
+        "patches_per_second": rate,  # None when the run scored nothing
         "setup_seconds": round(setup, 4),
         "stages": pipeline.times.to_dict(),
+        "microseconds_per_patch": per_patch(pipeline.times.to_dict(), wall, scored_now),
         "decoder": {"native": stats.native, "fallback": stats.fallback, "failed": stats.failed},
         "format": request.fmt.value,
         "outputs": [str(p) for p in outputs],
@@ -43,6 +47,14 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
     if workers is not None:  # a Ray run: each worker's host, patches, seconds and rate
         summary["workers"] = workers
     return summary
+
+
+def per_patch(stages: dict, wall: float, patches: int) -> dict | None:
+    """Microseconds per patch of each stage and of the wall time (stages overlap; decode is
+    summed over its threads); None when the run handled no patch."""
+    if patches <= 0:
+        return None
+    return {k: round(v / patches * 1e6, 3) for k, v in {**stages, "wall": wall}.items()}
 
 
 def write_summary(path: Path, summary: dict) -> None:
@@ -61,7 +73,7 @@ def summary_text(summary: dict) -> str:
         f"{summary['backend']} {summary['precision']} engine {summary['engine_name']}, batch "
         f"{summary['batch']}, tta {summary['tta']}: {summary['wall_seconds']:.2f} s"
         + (f", {rate:,.0f} patches/s" if rate else ""),
-        "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in ("decode", "copy", "inference", "write", "wait")),
+        "stage seconds: " + ", ".join(f"{k} {s[k]:.2f}" for k in STAGES if k in s),
         "wrote " + ", ".join(summary["outputs"]),
     ]
     lines[3:3] = [_worker_line(w) for w in summary.get("workers", [])]

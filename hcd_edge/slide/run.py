@@ -214,12 +214,12 @@ def _discard(staging: Path) -> None:
 
 
 def write_slides_csv(out: Path, outcomes: list[SlideOutcome]) -> Path:
-    """DIR/slides.csv, one row per input slide, written under a temporary name and renamed."""
+    """DIR/slides.csv, one row per input slide, written whole (hcd_edge.atomic)."""
+    from hcd_edge.atomic import atomic_text
+
     target = out / SLIDES_CSV
-    temporary = target.with_name(target.name + ".tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as fh:
+    with atomic_text(target) as fh:
         writer = csv.writer(fh)
         writer.writerow(SLIDES_HEADER)
         writer.writerows(o.row(out) for o in outcomes)
-    temporary.replace(target)
     return target

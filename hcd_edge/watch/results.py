@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hcd_edge.errors import DataError
 from hcd_edge.score.output import CSV_HEADER
-from hcd_edge.score.rows import Row
+from hcd_edge.watch.rows import Row
 from hcd_edge.watch.state import StateDb
 
 RESULTS_FILE = "results.csv"

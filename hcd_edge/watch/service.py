@@ -27,11 +27,11 @@ from pathlib import Path
 from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError
 from hcd_edge.score.pipeline import DEFAULT_BATCH, PipelineConfig, ScoringPipeline
-from hcd_edge.score.rows import Row, batch_rows
 from hcd_edge.score.sources import patch_ref
 from hcd_edge.watch.events import EventKind, EventSource, FileEvent
 from hcd_edge.watch.health import HEALTH_FILE, Health
 from hcd_edge.watch.results import RESULTS_FILE, ResultsCsv, utc_now
+from hcd_edge.watch.rows import Row, batch_rows
 from hcd_edge.watch.selection import FileKind, Selection, is_below, scan_files
 from hcd_edge.watch.settle import FileVersion, SettleTracker, file_version
 from hcd_edge.watch.slides import SlideJob, score_slide_file

@@ -18,7 +18,8 @@ from pathlib import Path
 from hcd_edge.backends.base import Executor
 from hcd_edge.errors import HcdEdgeError
 from hcd_edge.score.pipeline import PipelineConfig
-from hcd_edge.score.rows import PROBABILITY_FORMAT, Row
+from hcd_edge.score.rows import PROBABILITY_FORMAT
+from hcd_edge.watch.rows import Row
 
 log = logging.getLogger("hcd_edge.watch")
 

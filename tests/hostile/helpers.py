@@ -11,8 +11,6 @@ from click.testing import CliRunner, Result
 
 from hcd_edge.cli import main
 
-ELSEWHERE_I16 = "fixed on branch i16"  # non-UTF-8 names, \r quoting, BOM lists, x.tif folders, partial rows
-
 
 def cli(*args) -> Result:
     """`hcd-edge ARGS` in this process (stdout and stderr both in result.output)."""

@@ -87,8 +87,8 @@ def test_summary_equal_to_out_is_refused(link, patches, engine, tmp_path):
 
 def test_kaggle_errors_file_that_is_an_input_is_refused(patches, engine, tmp_path):
     out = tmp_path / "sub.csv"
-    victim = tmp_path / "sub.csv.errors.csv"
-    victim.write_text("precious\n")
+    victim = tmp_path / "sub.csv.errors.csv"  # a path list the user keeps: precious
+    victim.write_text("path\n" + str(next(Path(patches).rglob("*.tif"))) + "\n")
     before = snapshot(victim)
     result = cli("score", patches, victim, "--engine", engine, "--out", out, "--format", "kaggle")
     assert_clean(result, 2, "would be overwritten")

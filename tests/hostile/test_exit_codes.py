@@ -66,7 +66,7 @@ def test_disk_full_while_saving_rows_keeps_them_resumable(patches, engine, tmp_p
     def fills_up(self, rows):
         calls.append(1)
         if len(calls) == 2:
-            self._fh.write('{"rows": [["torn')  # half a line, as a full disk leaves it
+            self._fh.write(b'{"rows": [["torn')  # half a line, as a full disk leaves it
             self._fh.flush()
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
         append(self, rows)

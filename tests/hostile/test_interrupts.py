@@ -161,7 +161,7 @@ def test_ctrl_c_while_writing_the_output_keeps_the_rows_for_resume(patches, engi
 
     out = tmp_path / "s.csv"
     with monkeypatch.context() as patch:
-        patch.setattr(run, "write_outputs", interrupted)
+        patch.setattr(run.OutputWriter, "open", interrupted)
         result = cli("score", patches, "--engine", engine, "--out", out)
     assert_clean(result, 130, f"{N_PATCHES} of {N_PATCHES} rows saved in {partial_path(out)}", "--resume")
     assert_clean(cli("score", patches, "--engine", engine, "--out", out, "--resume"), 0)

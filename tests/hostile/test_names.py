@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.hostile.conftest import N_PATCHES
-from tests.hostile.helpers import ELSEWHERE_I16, assert_clean, cli
+from tests.hostile.helpers import assert_clean, cli
 
 ODD_NAMES = ["new\nline", 'quo"te', "com,ma", "-dash", "sp ace", "a" * 251, "ünïcödé"]
 
@@ -57,7 +57,6 @@ def test_fifos_loops_and_sparse_giants_get_error_rows_without_hanging(patches, e
         assert rows[name]["status"] not in ("", "0") and rows[name]["message"], rows[name]
 
 
-@pytest.mark.xfail(strict=False, reason=ELSEWHERE_I16)
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "kaggle"])
 def test_a_name_that_is_not_utf8_gets_its_row_in_every_format(fmt, patches, engine, tmp_path):
     good = (patches / "p00000.tif").read_bytes()

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from hcd_edge.score.output import OutputFormat, errors_path, write_outputs
-from hcd_edge.score.rows import Row
-
-GOOD = Row("a.tif", "a", "0.100000", "0", 0, "")
-BAD = Row("b.tif", "b", "", "", 3, "not a TIFF file: b.tif")
+from hcd_edge.score.output import OutputFormat, errors_path
+from hcd_edge.score.run import ScoreRequest, score
 
 
-def test_clean_submission_writes_no_errors_file(tmp_path):
+def _request(folder, out, engine_dir):
+    return ScoreRequest(inputs=(folder,), out=out, fmt=OutputFormat.KAGGLE, engine=engine_dir,
+                        batch=8, threads=1, recursive=True)
+
+
+def test_clean_submission_writes_no_errors_file(tmp_path, good_folder, engine_dir):
     out = tmp_path / "submission.csv"
     errors_path(out).write_text("id,status,message\nold,3,stale\n")  # from an earlier run
-    assert write_outputs([GOOD], out, OutputFormat.KAGGLE) == [out]
-    assert out.read_text() == "id,label\na,0.100000\n"
-    assert not errors_path(out).exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]  # no temporary left
+    result = score(_request(good_folder, out, engine_dir))
+    assert result.outputs == [out] and not errors_path(out).exists()
+    assert out.read_text().startswith("id,label\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["submission.csv"]  # no temporary left
 
 
-def test_failures_go_to_the_errors_file(tmp_path):
+def test_failures_go_to_the_errors_file(tmp_path, messy_folder, engine_dir):
     out = tmp_path / "submission.csv"
-    assert write_outputs([GOOD, BAD], out, OutputFormat.KAGGLE) == [out, errors_path(out)]
-    assert errors_path(out).read_text() == "id,status,message\nb,3,not a TIFF file: b.tif\n"
-    assert out.read_text() == "id,label\na,0.100000\n"
+    result = score(_request(messy_folder, out, engine_dir))
+    assert result.outputs == [out, errors_path(out)]
+    lines = errors_path(out).read_text().splitlines()
+    assert lines[0] == "id,status,message" and len(lines) - 1 == result.counts.failed > 0

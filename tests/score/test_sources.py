@@ -7,7 +7,15 @@ import random
 import pytest
 
 from hcd_edge.errors import DataError
-from hcd_edge.score.sources import collect_patches, patch_ref, sort_key
+from hcd_edge.score import sources
+from hcd_edge.score.sources import (
+    check_duplicates,
+    collect_patches,
+    list_inputs,
+    patch_ref,
+    read_list_paths,
+    sort_key,
+)
 
 
 def test_sort_key_orders_like_the_paths_themselves():
@@ -37,3 +45,51 @@ def test_collect_patches_keeps_directories_named_like_patches(tmp_path):
 def test_collect_patches_refuses_an_input_that_does_not_exist(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         collect_patches([tmp_path / "nothing"])
+
+
+def test_list_inputs_gives_path_order_for_any_mix_of_folders_lists_and_names(tmp_path):
+    names = ["a/b.tif", "a.b/c.tif", "a-b/c.tif", "a/b/c.tif", "A/b.tif", "a/b.tiff", "z.tif",
+             "a/ba.tif", "a/b a.tif", "é/x.tif", "a/.tif", "a/b.c.tif", "a/b/c/d.tif"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    listing = tmp_path / "list.txt"
+    shuffled = names * 2
+    random.Random(1).shuffle(shuffled)
+    listing.write_text("".join(f"./{n}\n" if i % 3 else f"{tmp_path}//{n}\n" for i, n in enumerate(shuffled)))
+    expected = sorted(patch_ref(tmp_path / n) for n in names)
+    for inputs, recursive in (([listing], False), ([tmp_path], True), ([listing, tmp_path / "a"], False)):
+        assert list_inputs(inputs, recursive=recursive).paths == [str(r.path) for r in expected]
+
+
+def test_ids_unique_is_claimed_only_when_no_two_paths_share_an_id(tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    for name in ("a.tif", "b.tif"):
+        (one / name).write_bytes(b"x")
+    assert list_inputs([one]).ids_unique and check_duplicates(list_inputs([one]).paths) == []
+    (one / "a.TIFF").write_bytes(b"x")
+    inputs = list_inputs([one])
+    assert not inputs.ids_unique
+    assert check_duplicates(inputs.paths) == [(1, 0)]  # a.tif sorts after a.TIFF: it repeats
+
+
+def test_a_list_is_read_in_chunks_with_comments_blank_lines_and_a_bom(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "LIST_CHUNK_BYTES", 64)
+    paths = [f"p{i:04d}.tif" for i in range(300)]
+    (tmp_path / "l.txt").write_text("\ufeff# made by hand\n\n" + "\n".join(paths) + "\n",
+                                    encoding="utf-8")
+    assert read_list_paths(str(tmp_path / "l.txt")) == [f"{tmp_path}/{p}" for p in paths]
+
+
+def test_a_list_of_ids_is_refused_naming_its_first_row(tmp_path):
+    (tmp_path / "ids.txt").write_text("f38a6374c348f90b\nc18f2d887b7ae4f6\n")
+    with pytest.raises(DataError, match=r"ids\.txt: its rows are not patch paths \(the first is 'f38a"):
+        list_inputs([tmp_path / "ids.txt"])
+
+
+def test_a_csv_header_other_than_path_is_not_taken_for_a_patch(tmp_path):
+    (tmp_path / "l.csv").write_text("file,site\na.tif,x\nb.tif,y\n")
+    assert read_list_paths(str(tmp_path / "l.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]
+    (tmp_path / "m.csv").write_text("a.tif,x\nb.tif,y\n")
+    assert read_list_paths(str(tmp_path / "m.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 
-from hcd_edge.score.rows import Row
 from hcd_edge.watch import WatchRequest, watch
 from hcd_edge.watch.results import RESULTS_FILE, ResultsCsv
+from hcd_edge.watch.rows import Row
 from hcd_edge.watch.settle import file_version
 from hcd_edge.watch.state import STATE_FILE, Outcome, StateDb
 from tests.watch.helpers import (

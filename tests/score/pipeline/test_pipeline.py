@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import tifffile
@@ -156,3 +158,18 @@ def test_keep_slots_reuses_one_ring_across_runs_until_close(engine_dir, patch_pa
         pipe.close()  # idempotent
     assert sorted(released) == [0, 1, 2]
     assert first == second
+def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch_paths, monkeypatch):
+    real = pipeline_module.decode_batch
+
+    def slow_first(paths, out, **kwargs):
+        if patch_paths[0] in paths:
+            time.sleep(0.3)  # the first batch finishes after the ones decoded beside it
+        return real(paths, out, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decode_batch", slow_first)
+    with open_executor(engine_dir, threads=1) as ex:
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=4, decode_threads=3))
+        assert pipe.config.workers == 3 and pipe.config.ring == 5
+        results = list(pipe.run(patch_paths))
+    assert [p for r in results for p in r.paths] == list(patch_paths)
+    assert [r.start for r in results] == list(range(0, len(patch_paths), 4))
