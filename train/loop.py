@@ -29,7 +29,7 @@ from .evaluate import bce_loss, predict_logits, sigmoid
 from .finish import TrainResult, finish_run
 from .metrics import EpochRecord, roc_auc, summary, youden_threshold
 from .models import Arch, build_model, top_layer_prefixes
-from .prepare import Prepared, prepare_data
+from .prepare import Prepared, prepare_data, write_split_lists
 from .progress import SilentProgress, TrainProgress
 from .split import Balance, undersample
 
@@ -91,7 +91,9 @@ def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume:
     _check_out(Path(config.out), resume, overwrite)
     with torch_settings(config.threads):
         data = prepare_data(config)
-        progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches "
+        write_split_lists(config.out, data)
+        held = f", {len(data.holdout)} held out" if data.holdout is not None else ""
+        progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches{held} "
                       f"from {data.provenance['data']['source']}")
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         torch.manual_seed(config.seed)  # initial weights
@@ -289,7 +291,8 @@ def _step(run: _Run, x: torch.Tensor, y: torch.Tensor, optimizer, scaler) -> tup
     pos_weight = torch.tensor(weight, device=run.device) if weight is not None else None
     with torch.autocast("cuda", dtype=torch.float16, enabled=run.device.type == "cuda"):
         logits = run.model(x).reshape(-1)
-    loss = F.binary_cross_entropy_with_logits(logits.float(), y, pos_weight=pos_weight)
+    target = y * (1.0 - run.config.label_smoothing) + 0.5 * run.config.label_smoothing
+    loss = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=pos_weight)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
