@@ -13,11 +13,11 @@ from hcd_edge.spec import PreprocessSpec
 
 from .checkpoint import BEST, ModelCheckpoint, load_model_checkpoint, save_model_checkpoint
 from .config import TrainConfig
+from .data import PatchArrays
 from .evaluate import predict_logits, predict_tta, sigmoid
 from .metrics import EpochRecord, confusion, roc_auc, summary, write_metrics, youden_threshold
 from .models import count_parameters
 from .plots import plot_confusion, plot_curves, plot_roc, plot_samples
-from .data import PatchArrays
 from .prepare import Prepared
 from .progress import TrainProgress
 

@@ -8,7 +8,6 @@ import numpy as np
 
 from hcd_edge.errors import DataError
 
-
 HOLDOUT_SEED_OFFSET = 7919  # the holdout draw does not reuse the train/select split's random stream
 
 
