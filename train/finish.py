@@ -53,7 +53,7 @@ def finish_run(config: TrainConfig, data: Prepared, model: nn.Module, device: to
     if data.holdout is not None:
         final["holdout"] = holdout_metrics(model, data.holdout, data.spec, device, threshold, config.tta)
     save_model_checkpoint(best_path, ModelCheckpoint(best.model, best.state_dict, best.spec, threshold,
-                                                     final, best.provenance, best.epoch))
+                                                     final, data.provenance, best.epoch))
     write_metrics(Path(config.out), history, final)
     plots = _draw(Path(config.out) / PLOTS, history, data, probs, threshold)
     progress.note(f"best epoch {best.epoch}: validation AUC {final['auc']:.4f}, accuracy "
