@@ -173,7 +173,9 @@ def _restore(run: _Run) -> None:
         raise DataError(f"cannot resume {run.config.out}: settings differ from the saved run ({', '.join(diff)}); "
                         "give the same options, or train into a new --out")
     if old_epochs != key["epochs"]:
-        run.data.provenance["epochs_changed"] = {"from": old_epochs, "to": key["epochs"], "after_epoch": done}
+        earlier = doc.get("provenance", {}).get("epochs_changed", [])
+        run.data.provenance["epochs_changed"] = [*earlier, {"from": old_epochs, "to": key["epochs"],
+                                                             "after_epoch": done}]
         run.progress.note(f"schedule changed from {old_epochs} to {key['epochs']} epochs after epoch {done}")
     if saved.get("fingerprint") != run.data.fingerprint:
         raise DataError(f"cannot resume {run.config.out}: the training data or its split changed")

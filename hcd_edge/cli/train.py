@@ -80,7 +80,8 @@ def load_train_package():
               help="Validate and keep a moving average of the weights with this decay (e.g. 0.998); 0: off.")
 @click.option("--tta", is_flag=True, help="Also report validation AUC averaged over the 8 dihedral views.")
 @click.option("--data-name", default="", help="Name and licence of the data, kept in the model's provenance.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt; a different --epochs "
+              "refits the one-cycle schedule from the step reached (to end sooner on a busy machine).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out.")
 @threads_option
 def train(**options) -> None:

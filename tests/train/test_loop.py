@@ -109,7 +109,7 @@ def test_resume_may_shorten_a_one_cycle_run_which_then_anneals_on_time(synthetic
     assert shorter.history[-1].lr == pytest.approx(spare.param_groups[0]["lr"])
     assert shorter.history[-1].lr < whole.history[2].lr / 10
     changed = load_model_checkpoint(shorter.best).provenance["epochs_changed"]
-    assert changed == {"from": 5, "to": 3, "after_epoch": 2}
+    assert changed == [{"from": 5, "to": 3, "after_epoch": 2}]
 
 
 def test_ema_run_saves_the_averaged_weights_as_best(synthetic_96, tmp_path):
