@@ -159,10 +159,16 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+# Settings added after runs were saved, at the values those runs trained with: such runs resume.
+ADDED_SETTINGS = {"holdout": 0, "label_smoothing": 0.0}
+ADDED_AUGMENT = {"hed": 0.0}
+
+
 def _restore(run: _Run) -> None:
     doc = load_checkpoint_doc(run.config.out / LAST)
     saved = doc.get("resume") or {}
-    key, saved_key = run.config.resume_key(), dict(saved.get("config") or {})
+    key, saved_key = run.config.resume_key(), {**ADDED_SETTINGS, **(saved.get("config") or {})}
+    saved_key["augment"] = {**ADDED_AUGMENT, **saved_key.get("augment", {})}
     done = len(saved.get("state", {}).get("history", []))
     old_epochs = saved_key.get("epochs", key["epochs"])
     if old_epochs != key["epochs"]:

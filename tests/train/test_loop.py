@@ -112,6 +112,20 @@ def test_resume_may_shorten_a_one_cycle_run_which_then_anneals_on_time(synthetic
     assert changed == [{"from": 5, "to": 3, "after_epoch": 2}]
 
 
+def test_a_run_saved_before_the_holdout_and_hed_settings_existed_resumes(synthetic_96, tmp_path):
+    config = tiny_config(synthetic_96, tmp_path / "run", epochs=2, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, _StopBefore(2))
+    doc = load_checkpoint_doc(tmp_path / "run" / "last.pt")
+    for name in ("holdout", "label_smoothing"):
+        del doc["resume"]["config"][name]
+    del doc["resume"]["config"]["augment"]["hed"]
+    torch.save(doc, tmp_path / "run" / "last.pt")
+    assert len(train(config, resume=True).history) == 2
+    with pytest.raises(DataError, match="label_smoothing"):
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, batch_size=32, label_smoothing=0.1), resume=True)
+
+
 def test_ema_run_saves_the_averaged_weights_as_best(synthetic_96, tmp_path):
     result = train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, ema=0.9, patience=0))
     best = load_checkpoint_doc(result.best)["state_dict"]
