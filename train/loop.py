@@ -180,6 +180,7 @@ def _restore(run: _Run) -> None:
                         "give the same options, or train into a new --out")
     if old_epochs != key["epochs"]:
         earlier = doc.get("provenance", {}).get("epochs_changed", [])
+        earlier = [earlier] if isinstance(earlier, dict) else list(earlier)
         run.data.provenance["epochs_changed"] = [*earlier, {"from": old_epochs, "to": key["epochs"],
                                                              "after_epoch": done}]
         run.progress.note(f"schedule changed from {old_epochs} to {key['epochs']} epochs after epoch {done}")
