@@ -24,11 +24,12 @@ class Augment:
     stain: float = 0.03  # per-channel gain 1 + U(-s, s): stain and scanner variation
     shift: int = 0  # random translation by up to this many pixels (reflected border); the
     # label's 32x32 centre moves by as much, so keep it small
+    hed: float = 0.0  # HED stain jitter: each stain's optical density times 1 + U(-h, h), plus U(-h/4, h/4)
 
     @classmethod
     def off(cls) -> Augment:
         """No augmentation."""
-        return cls(dihedral=False, brightness=0.0, contrast=0.0, saturation=0.0, stain=0.0, shift=0)
+        return cls(dihedral=False, brightness=0.0, contrast=0.0, saturation=0.0, stain=0.0, shift=0, hed=0.0)
 
 
 def to_unit(pixels: torch.Tensor) -> torch.Tensor:
@@ -83,6 +84,24 @@ def colour_jitter(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.
     return x.clamp_(0.0, 1.0)
 
 
+# Ruifrok & Johnston's haematoxylin, eosin and DAB optical-density vectors (as in skimage.color).
+RGB_FROM_HED = ((0.65, 0.70, 0.29), (0.07, 0.99, 0.11), (0.27, 0.57, 0.78))
+MIN_INTENSITY = 1.0 / 255.0  # floor before the log: a black pixel has finite optical density
+
+
+def hed_jitter(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
+    """Per-patch random scale and shift of the H, E and D stain densities (Tellez et al. 2018), [0, 1] images."""
+    n = x.shape[0]
+    rgb_from_hed = torch.tensor(RGB_FROM_HED, dtype=x.dtype)
+    hed_from_rgb = torch.linalg.inv(rgb_from_hed)
+    density = -torch.log(x.clamp(min=MIN_INTENSITY)).permute(0, 2, 3, 1)  # (N, H, W, 3) optical density
+    stains = density @ hed_from_rgb
+    gain = 1 + (torch.rand((n, 1, 1, 3), generator=gen) * 2 - 1) * strength
+    bias = (torch.rand((n, 1, 1, 3), generator=gen) * 2 - 1) * (strength / 4)
+    out = torch.exp(-((stains * gain + bias) @ rgb_from_hed)).permute(0, 3, 1, 2)
+    return out.clamp_(0.0, 1.0).contiguous()
+
+
 def training_batch(pixels: torch.Tensor, spec: PreprocessSpec, aug: Augment,
                    gen: torch.Generator) -> torch.Tensor:
     """uint8 NHWC patches -> augmented, normalized NCHW model input."""
@@ -91,6 +110,8 @@ def training_batch(pixels: torch.Tensor, spec: PreprocessSpec, aug: Augment,
         x = random_dihedral(x, gen)
     if aug.shift > 0:
         x = random_shift(x, aug.shift, gen)
+    if aug.hed > 0:
+        x = hed_jitter(x, aug.hed, gen)
     if max(aug.brightness, aug.contrast, aug.saturation, aug.stain) > 0:
         x = colour_jitter(x, aug, gen)
     return normalize(x, spec)

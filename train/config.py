@@ -23,7 +23,7 @@ class Schedule(str, Enum):
 class TrainConfig:
     """Everything that decides what a run computes (plus where it writes and how fast)."""
 
-    data: Path
+    data: Path | tuple[Path, ...]  # one folder or list file, or several folders (stored as a tuple)
     out: Path
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 10
@@ -34,7 +34,10 @@ class TrainConfig:
     patience: int | None = None  # stop a stage after this many epochs without a better val AUC;
     # 0 = never; None = 0 for one-cycle (its best epochs come as it anneals), 5 for plateau
     seed: int = 0
-    val_fraction: float = 0.2
+    val_fraction: float = 0.2  # of what is left after the holdout: the split that picks the best epoch
+    holdout: int = 0  # patches kept out of training and checkpoint choice, scored at the end; 0 = none
+    holdout_from: Path | None = None  # draw the holdout from this --data folder only; None = from all
+    label_smoothing: float = 0.0  # train against targets y * (1 - s) + s / 2
     split: SplitKind = SplitKind.STRATIFIED
     balance: Balance = Balance.NONE
     augment: Augment = field(default_factory=Augment)
@@ -48,7 +51,12 @@ class TrainConfig:
     command: str = ""  # the command line, recorded in provenance
 
     def __post_init__(self) -> None:
-        checks = [(self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
+        data = (Path(self.data),) if isinstance(self.data, (str, Path)) else tuple(Path(d) for d in self.data)
+        object.__setattr__(self, "data", data)
+        checks = [(len(data) >= 1, "give at least one --data"), (self.holdout >= 0, "holdout must be >= 0"),
+                  (0.0 <= self.label_smoothing < 1.0, "label smoothing must be in [0, 1)"),
+                  (self.holdout_from is None or self.holdout > 0, "--holdout-from needs --holdout N"),
+                  (self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
                   (self.lr > 0, "the learning rate must be positive"),
                   (self.patience is None or self.patience >= 0, "patience must be >= 0"),
                   (self.head_epochs >= 0, "head epochs must be >= 0"),
@@ -69,7 +77,8 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """Plain JSON-ready values."""
         d = asdict(self)
-        d.update(data=str(self.data), out=str(self.out), model=self.model.to_dict(),
+        d.update(data=[str(p) for p in self.data], out=str(self.out),
+                 holdout_from=str(self.holdout_from) if self.holdout_from else None, model=self.model.to_dict(),
                  schedule=self.schedule.value, split=self.split.value, balance=self.balance.value,
                  weights=str(self.weights) if self.weights else None)
         return d
@@ -77,7 +86,7 @@ class TrainConfig:
     def resume_key(self) -> dict:
         """The fields a resumed run must share with the run it continues."""
         d = self.to_dict()
-        for name in ("out", "threads", "command", "data"):
+        for name in ("out", "threads", "command", "data", "holdout_from"):
             d.pop(name)
         return d
 

@@ -7,6 +7,7 @@ hcd_edge.decode, the decoder the runtime uses) and normalized and augmented late
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import numpy as np
 
 from hcd_edge.decode import decode_batch, status_message
 from hcd_edge.errors import DataError
-from hcd_edge.score.sources import open_patch_set
+from hcd_edge.score.sources import open_patch_set, read_path_list
 from hcd_edge.spec import PATCH_SIZE
 
 PCAM_PATTERN = "camelyonpatch_level_2_split_{split}_{xy}.h5"
 PCAM_SPLITS = ("train", "valid", "test")
+LIST_SUFFIXES = (".txt", ".csv", ".lst")  # --data FILE with one folder per line
 SYNTHETIC_INFO = "synthetic.json"  # hcd_edge.synthetic writes it beside train_labels.csv
 
 
@@ -42,23 +44,90 @@ class PatchArrays:
 
 @dataclass(frozen=True)
 class Dataset:
-    """What --data points at: one labelled set to split, or PCam's own train and valid splits."""
+    """What --data points at: labelled sets to split, or PCam's own train and valid splits."""
 
-    patches: PatchArrays  # everything to split, or PCam train
+    patches: PatchArrays  # everything to split (the folders one after another), or PCam train
     val: PatchArrays | None  # PCam valid when the folder has it (no split needed)
     provenance: dict  # source, kind, licence note
+    folders: tuple[tuple[Path, int], ...] = ()  # (folder, patch count) in the order of `patches`
+
+    def folder_rows(self, folder: Path) -> np.ndarray:
+        """Row indices of `patches` that came from `folder`; DataError when it is not one of them."""
+        start = 0
+        for path, count in self.folders:
+            if _same_path(path, folder):
+                return np.arange(start, start + count)
+            start += count
+        names = ", ".join(str(p) for p, _ in self.folders)
+        raise DataError(f"{folder} is not one of the --data folders ({names})")
 
 
-def load_dataset(path: Path, *, limit: int | None = None, threads: int | None = None) -> Dataset:
-    """Decode the labelled patches at `path`; `limit` keeps the first N of each split."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"training data {path} does not exist")
+def data_folders(paths: Path | Sequence[Path]) -> tuple[Path, ...]:
+    """The folders named by --data: each path, or the folders listed in a .txt/.csv list file."""
+    items = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    folders: list[Path] = []
+    for item in items:
+        if item.is_file() and item.suffix.lower() in LIST_SUFFIXES:
+            listed = read_path_list(item)
+            if not listed:
+                raise DataError(f"data list {item} names no folders")
+            folders.extend(listed)
+        else:
+            folders.append(item)
+    if not folders:
+        raise DataError("no training data given")
+    seen: set[Path] = set()
+    for f in folders:
+        key = f.resolve()
+        if key in seen:
+            raise DataError(f"training data {f} is given twice")
+        seen.add(key)
+    return tuple(folders)
+
+
+def load_dataset(path: Path | Sequence[Path], *, limit: int | None = None,
+                 threads: int | None = None) -> Dataset:
+    """Decode the labelled patches at `path` (or several folders); `limit` keeps the first N of each."""
+    folders = data_folders(path)
+    for folder in folders:
+        if not folder.exists():
+            raise DataError(f"training data {folder} does not exist")
+    if len(folders) > 1:
+        return _multi_folder_dataset(folders, limit, threads)
+    path = folders[0]
     pcam = _pcam_files(path)
     if pcam is not None:
         return _pcam_dataset(path, pcam, limit)
     patches = load_patch_folder(path, limit=limit, threads=threads)
-    return Dataset(patches=patches, val=None, provenance=_folder_provenance(path, patches))
+    return Dataset(patches=patches, val=None, provenance=_folder_provenance(path, patches),
+                   folders=((path, len(patches)),))
+
+
+def _multi_folder_dataset(folders: tuple[Path, ...], limit: int | None, threads: int | None) -> Dataset:
+    """Several Kaggle or class-folder sets, concatenated in order; ids must not repeat across them."""
+    parts: list[PatchArrays] = []
+    owner: dict[str, Path] = {}
+    for folder in folders:
+        if _pcam_files(folder) is not None:
+            raise DataError(f"{folder} holds PCam HDF5 files: several --data folders must each be a "
+                            "Kaggle folder (train/ + train_labels.csv) or class folders 0/ 1/")
+        part = load_patch_folder(folder, limit=limit, threads=threads)
+        clashes = [i for i in part.ids if i in owner]
+        if clashes:
+            raise DataError(f"{len(clashes)} patch ids of {folder} are also in {owner[clashes[0]]} "
+                            f"(e.g. {clashes[0]}); give each patch once")
+        owner.update((i, folder) for i in part.ids)
+        parts.append(part)
+    patches = PatchArrays(np.concatenate([p.pixels for p in parts]), np.concatenate([p.labels for p in parts]),
+                          tuple(i for p in parts for i in p.ids), " + ".join(p.source for p in parts))
+    provenance = {"source": patches.source, "n": len(patches), "positives": int(patches.labels.sum()),
+                  "folders": [_folder_provenance(f, p) for f, p in zip(folders, parts, strict=True)]}
+    return Dataset(patches=patches, val=None, provenance=provenance,
+                   folders=tuple((f, len(p)) for f, p in zip(folders, parts, strict=True)))
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def load_patch_folder(path: Path, *, limit: int | None = None, threads: int | None = None) -> PatchArrays:
@@ -123,7 +192,7 @@ def _pcam_dataset(path: Path, files: dict[str, tuple[Path, Path]], limit: int | 
         train, val = read_pcam(*files[split], limit=limit), None
     provenance = {"source": f"PCam HDF5 {path}", "n": len(train), "positives": int(train.labels.sum()),
                   "val": "PCam valid split" if val is not None else "split from the data"}
-    return Dataset(patches=train, val=val, provenance=provenance)
+    return Dataset(patches=train, val=val, provenance=provenance, folders=((path, len(train)),))
 
 
 def read_pcam(x_path: Path, y_path: Path, *, limit: int | None = None) -> PatchArrays:

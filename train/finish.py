@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hcd_edge.spec import PreprocessSpec
 from hcd_edge.train.checkpoint import (
     BEST,
     ModelCheckpoint,
@@ -16,6 +17,7 @@ from hcd_edge.train.checkpoint import (
     save_model_checkpoint,
 )
 from hcd_edge.train.config import TrainConfig
+from hcd_edge.train.data import PatchArrays
 from hcd_edge.train.evaluate import predict_logits, predict_tta, sigmoid
 from hcd_edge.train.metrics import (
     EpochRecord,
@@ -58,20 +60,38 @@ def finish_run(config: TrainConfig, data: Prepared, model: nn.Module, device: to
                  train_seconds=round(sum(r.seconds for r in history), 1),
                  train_cpu_seconds=round(sum(r.cpu_seconds for r in history), 1), arch=config.model.arch.value)
     if config.tta:
-        final.update(_tta_metrics(model, data, device, threshold))
+        final.update(_tta_metrics(model, data.val, data.spec, device, threshold))
+    if data.holdout is not None:
+        final["holdout"] = holdout_metrics(model, data.holdout, data.spec, device, threshold, config.tta)
     save_model_checkpoint(best_path, ModelCheckpoint(best.model, best.state_dict, best.spec, threshold,
-                                                     final, best.provenance, best.epoch))
+                                                     final, data.provenance, best.epoch))
     write_metrics(Path(config.out), history, final)
     plots = _draw(Path(config.out) / PLOTS, history, data, probs, threshold)
     progress.note(f"best epoch {best.epoch}: validation AUC {final['auc']:.4f}, accuracy "
                   f"{final['accuracy']:.4f} at threshold {threshold:.3f}; wrote {best_path}")
+    if "holdout" in final:
+        h = final["holdout"]
+        tta = f", {h['auc_tta']:.4f} with TTA" if "auc_tta" in h else ""
+        progress.note(f"holdout ({h['n']} patches, untouched): AUC {h['auc']:.4f}{tta}, accuracy "
+                      f"{h['accuracy']:.4f} at threshold {threshold:.3f}")
     return TrainResult(Path(config.out), best_path, final, tuple(history), plots)
 
 
-def _tta_metrics(model: nn.Module, data: Prepared, device: torch.device, threshold: float) -> dict:
-    labels = data.val.labels
-    probs = predict_tta(model, data.val.pixels, data.spec, device=device)
+def _tta_metrics(model: nn.Module, patches: PatchArrays, spec: PreprocessSpec, device: torch.device,
+                 threshold: float) -> dict:
+    labels = patches.labels
+    probs = predict_tta(model, patches.pixels, spec, device=device)
     return {"auc_tta": roc_auc(labels, probs), "accuracy_tta": confusion(labels, probs, threshold).accuracy}
+
+
+def holdout_metrics(model: nn.Module, holdout: PatchArrays, spec: PreprocessSpec, device: torch.device,
+                    threshold: float, tta: bool) -> dict:
+    """The best model on the untouched holdout, at the threshold chosen on the select split."""
+    probs = sigmoid(predict_logits(model, holdout.pixels, spec, device=device))
+    metrics = summary(holdout.labels, probs, threshold)
+    if tta:
+        metrics.update(_tta_metrics(model, holdout, spec, device, threshold))
+    return metrics
 
 
 def _draw(folder: Path, history: list[EpochRecord], data: Prepared, probs: np.ndarray,

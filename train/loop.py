@@ -34,7 +34,7 @@ from hcd_edge.train.evaluate import bce_loss, predict_logits, sigmoid
 from hcd_edge.train.finish import TrainResult, finish_run
 from hcd_edge.train.metrics import EpochRecord, roc_auc, summary, youden_threshold
 from hcd_edge.train.models import Arch, build_model, top_layer_prefixes
-from hcd_edge.train.prepare import Prepared, prepare_data
+from hcd_edge.train.prepare import Prepared, prepare_data, write_split_lists
 from hcd_edge.train.progress import SilentProgress, TrainProgress
 from hcd_edge.train.split import Balance, undersample
 
@@ -96,7 +96,9 @@ def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume:
     _check_out(Path(config.out), resume, overwrite)
     with torch_settings(config.threads):
         data = prepare_data(config)
-        progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches "
+        write_split_lists(config.out, data)
+        held = f", {len(data.holdout)} held out" if data.holdout is not None else ""
+        progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches{held} "
                       f"from {data.provenance['data']['source']}")
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         torch.manual_seed(config.seed)  # initial weights
@@ -167,13 +169,31 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+# Settings added after runs were saved, at the values those runs trained with: such runs resume.
+ADDED_SETTINGS = {"holdout": 0, "label_smoothing": 0.0}
+ADDED_AUGMENT = {"hed": 0.0}
+
+
 def _restore(run: _Run) -> None:
     doc = load_checkpoint_doc(run.config.out / LAST)
     saved = doc.get("resume") or {}
-    if saved.get("config") != run.config.resume_key():
-        diff = sorted(k for k, v in run.config.resume_key().items() if saved.get("config", {}).get(k) != v)
+    key, saved_key = run.config.resume_key(), {**ADDED_SETTINGS, **(saved.get("config") or {})}
+    saved_key["augment"] = {**ADDED_AUGMENT, **saved_key.get("augment", {})}
+    done = len(saved.get("state", {}).get("history", []))
+    old_epochs = saved_key.get("epochs", key["epochs"])
+    if old_epochs != key["epochs"]:
+        _check_new_length(run.config, done, old_epochs)
+        saved_key["epochs"] = key["epochs"]
+    if saved_key != key:
+        diff = sorted(k for k, v in key.items() if saved_key.get(k) != v)
         raise DataError(f"cannot resume {run.config.out}: settings differ from the saved run ({', '.join(diff)}); "
                         "give the same options, or train into a new --out")
+    if old_epochs != key["epochs"]:
+        earlier = doc.get("provenance", {}).get("epochs_changed", [])
+        earlier = [earlier] if isinstance(earlier, dict) else list(earlier)
+        run.data.provenance["epochs_changed"] = [*earlier, {"from": old_epochs, "to": key["epochs"],
+                                                             "after_epoch": done}]
+        run.progress.note(f"schedule changed from {old_epochs} to {key['epochs']} epochs after epoch {done}")
     if saved.get("fingerprint") != run.data.fingerprint:
         raise DataError(f"cannot resume {run.config.out}: the training data or its split changed")
     run.model.load_state_dict(doc["state_dict"])
@@ -187,6 +207,26 @@ def _restore(run: _Run) -> None:
     run.progress.note(f"resuming {run.config.out} after epoch {len(run.state.history)}")
 
 
+def _check_new_length(config: TrainConfig, done: int, old_epochs: int) -> None:
+    """A resumed single-stage run may change its length (to end sooner on a busy machine), not past what ran."""
+    if config.model.arch is Arch.RESNET50:
+        raise DataError(f"cannot resume with --epochs {config.epochs} (was {old_epochs}): a ResNet50 run's "
+                        "stages are fixed; give the same --epochs")
+    if config.epochs <= done:
+        raise DataError(f"cannot resume with --epochs {config.epochs}: {done} epochs have already run")
+
+
+def _fit_schedule(scheduler, plan: StagePlan, steps: int) -> None:
+    """A restored one-cycle schedule stretched or shrunk to plan.epochs, keeping the step it reached."""
+    total = plan.epochs * steps
+    if not isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR) or scheduler.total_steps == total:
+        return
+    spare = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=plan.lr)  # leaves the real lr alone
+    fresh = torch.optim.lr_scheduler.OneCycleLR(spare, max_lr=plan.lr, total_steps=total, pct_start=0.25)
+    scheduler.total_steps = fresh.total_steps
+    scheduler._schedule_phases = fresh._schedule_phases
+
+
 def _run_stage(run: _Run, index: int, plan: StagePlan) -> None:
     _set_trainable(run.model, plan)
     params = [p for p in run.model.parameters() if p.requires_grad]
@@ -197,6 +237,7 @@ def _run_stage(run: _Run, index: int, plan: StagePlan) -> None:
     if run.resume is not None and run.state.epoch_in_stage > 0:
         optimizer.load_state_dict(run.resume["optimizer"])
         scheduler.load_state_dict(run.resume["scheduler"])
+        _fit_schedule(scheduler, plan, steps)
         scaler.load_state_dict(run.resume["scaler"])
     if plan.trainable is not None:
         run.progress.note(f"stage {index + 1}: training {', '.join(plan.trainable)} at lr {plan.lr:g}")
@@ -299,7 +340,8 @@ def _step(run: _Run, x: torch.Tensor, y: torch.Tensor, optimizer, scaler) -> tup
     pos_weight = torch.tensor(weight, device=run.device) if weight is not None else None
     with torch.autocast("cuda", dtype=torch.float16, enabled=run.device.type == "cuda"):
         logits = run.model(x).reshape(-1)
-    loss = F.binary_cross_entropy_with_logits(logits.float(), y, pos_weight=pos_weight)
+    target = y * (1.0 - run.config.label_smoothing) + 0.5 * run.config.label_smoothing
+    loss = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=pos_weight)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)

@@ -8,6 +8,8 @@ import numpy as np
 
 from hcd_edge.errors import DataError
 
+HOLDOUT_SEED_OFFSET = 7919  # the holdout draw does not reuse the train/select split's random stream
+
 
 class SplitKind(str, Enum):
     """How the validation patches are drawn."""
@@ -41,6 +43,21 @@ def split_indices(labels: np.ndarray, val_fraction: float, seed: int,
                         "add patches or use --split random")
     train, val = train_test_split(np.arange(n), test_size=n_val, random_state=seed, stratify=stratify)
     return np.sort(train), np.sort(val)
+
+
+def holdout_indices(labels: np.ndarray, pool: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """`n` rows drawn from `pool`, stratified by label with `seed` (sorted): the untouched holdout."""
+    from sklearn.model_selection import train_test_split
+
+    pool = np.sort(np.asarray(pool))
+    if n < 2 or n > len(pool) - 2:
+        raise DataError(f"a holdout of {n} patches needs 2 <= n <= {len(pool) - 2} "
+                        f"(its pool holds {len(pool)} patches)")
+    stratify = labels[pool]
+    if np.bincount(stratify, minlength=2).min() < 2:
+        raise DataError("a stratified holdout needs at least 2 patches of each class in its pool")
+    _, held = train_test_split(pool, test_size=n, random_state=seed + HOLDOUT_SEED_OFFSET, stratify=stratify)
+    return np.sort(held)
 
 
 def undersample(labels: np.ndarray, index: np.ndarray, seed: int) -> np.ndarray:

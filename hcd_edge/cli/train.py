@@ -28,9 +28,11 @@ def load_train_package():
 
 
 @click.command("train", short_help="Train a model on labelled patches (needs hcd-edge[train]).")
-@click.option("--data", type=click.Path(path_type=Path), required=True,
+@click.option("--data", type=click.Path(path_type=Path), required=True, multiple=True,
               help="Labelled patches: a Kaggle folder (train/ + train_labels.csv), class folders 0/ 1/, "
-              "or a folder of PCam camelyonpatch_level_2_split_*_{x,y}.h5 files.")
+              "or a folder of PCam camelyonpatch_level_2_split_*_{x,y}.h5 files. Repeat it, or give a "
+              ".txt list of folders (one a line), to train on several sets together; a patch id may "
+              "appear in only one of them.")
 @click.option("--model", type=click.Choice(MODELS), default="hcdnet", show_default=True,
               help="hcdnet: small edge model; cnn: the seed three-block CNN; resnet50: ImageNet fine-tune.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
@@ -47,12 +49,21 @@ def load_train_package():
               help="Seed of the split, the initial weights and every epoch.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True)
+@click.option("--holdout", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Set this many patches (stratified, seeded) aside before the split: never trained on, "
+              "never used to pick the epoch or threshold; scored at the end into metrics.json.")
+@click.option("--holdout-from", type=click.Path(path_type=Path), default=None,
+              help="Draw the holdout from this one of the --data folders only.")
 @click.option("--split", type=click.Choice(["stratified", "random"]), default="stratified", show_default=True)
 @click.option("--balance", type=click.Choice(["none", "class-weights", "undersample"]), default="none",
               show_default=True)
 @click.option("--no-augment", is_flag=True, help="No dihedral, colour or shift augmentation.")
 @click.option("--shift", type=click.IntRange(0, 16), default=0, show_default=True,
               help="Also translate patches randomly by up to this many pixels.")
+@click.option("--hed", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="HED stain augmentation: scale each stain's density by 1 + U(-h, h) (e.g. 0.05); 0: off.")
+@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Train against y * (1 - s) + s / 2 instead of 0/1 labels.")
 @click.option("--widths", type=IntListType(), default=None,
               help="Stage widths. Default: hcdnet 24,48,96,192; cnn 32,64,128.")
 @click.option("--block", type=click.Choice(["plain", "separable"]), default="plain", show_default=True,
@@ -71,7 +82,8 @@ def load_train_package():
 @click.option("--data-name", default="", help="Name and licence of the data, kept in the model's provenance.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt. On the CPU "
               "it ends where an uninterrupted run would; on CUDA only approximately (some GPU "
-              "kernels have no deterministic form).")
+              "kernels have no deterministic form). A different --epochs refits the one-cycle "
+              "schedule from the step reached (to end sooner on a busy machine).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out.")
 @threads_option
 def train(**options) -> None:
@@ -87,6 +99,11 @@ def train(**options) -> None:
                f"validation split ({result.out / 'split'}), accuracy {m['accuracy']:.4f} at threshold "
                f"{m['threshold']:.3f} (best epoch {m['best_epoch']}); wrote {result.best}, "
                f"{result.out / 'metrics.json'} and {result.out / 'plots'}")
+    if "holdout" in m:
+        h = m["holdout"]
+        tta = f", {h['auc_tta']:.4f} with TTA" if "auc_tta" in h else ""
+        click.echo(f"holdout AUC {h['auc']:.4f}{tta} over {h['n']} untouched patches "
+                   f"(lists in {result.out / 'split'})")
     click.echo(f"next: {export_hint(result.out)}")
 
 
@@ -107,11 +124,13 @@ def _config(pkg, o: dict):
     model = pkg.ModelConfig(arch=pkg.Arch(o["model"]), widths=o["widths"] or (), dropout=o["dropout"],
                             block=pkg.Block(o["block"]), pool=pkg.Pool(o["pool"]))
     return pkg.TrainConfig(
-        data=o["data"], out=o["out"], model=model, epochs=o["epochs"], batch_size=o["batch_size"],
+        data=tuple(o["data"]), out=o["out"], model=model, epochs=o["epochs"], batch_size=o["batch_size"],
         lr=o["lr"], weight_decay=o["weight_decay"], schedule=pkg.Schedule(o["schedule"]),
-        patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"],
+        patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"], holdout=o["holdout"],
+        holdout_from=o["holdout_from"], label_smoothing=o["label_smoothing"],
         split=SplitKind(o["split"]), balance=Balance(o["balance"]),
-        augment=Augment.off() if o["no_augment"] else Augment(shift=o["shift"]), weights=o["weights"],
+        augment=Augment.off() if o["no_augment"] else Augment(shift=o["shift"], hed=o["hed"]),
+        weights=o["weights"],
         head_epochs=o["head_epochs"], limit=o["limit"], tta=o["tta"], ema=o["ema"], threads=o["threads"],
         data_name=o["data_name"], command=shlex.join(["hcd-edge", *sys.argv[1:]]),
     )

@@ -12,6 +12,7 @@ from hcd_edge.train.augment import (
     Augment,
     colour_jitter,
     dihedral,
+    hed_jitter,
     normalize,
     random_dihedral,
     random_shift,
@@ -69,3 +70,19 @@ def test_random_shift_translates_each_patch_by_at_most_the_limit():
         matches = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
                    if torch.equal(b[:, 3:93, 3:93], a[:, 3 - dy:93 - dy, 3 - dx:93 - dx])]
         assert len(matches) == 1
+
+
+def test_hed_jitter_of_strength_zero_gives_the_patch_back():
+    x = to_unit(torch.from_numpy(generate_patches(4, seed=3).pixels)).clamp(min=1 / 255)
+    y = hed_jitter(x, 0.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(x, y, atol=1e-5)
+
+
+def test_hed_jitter_changes_stain_colour_lightly_per_patch():
+    x = to_unit(torch.from_numpy(generate_patches(8, seed=3).pixels))
+    y = hed_jitter(x, 0.05, torch.Generator().manual_seed(0))
+    again = hed_jitter(x, 0.05, torch.Generator().manual_seed(0))
+    assert torch.equal(y, again) and y.min() >= 0 and y.max() <= 1
+    change = (y - x).abs().mean(dim=(1, 2, 3))
+    assert (change > 0).all() and change.max() < 0.05
+    assert not torch.allclose(change, change[0].expand_as(change))

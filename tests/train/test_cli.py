@@ -84,3 +84,25 @@ def test_help_of_every_command_needs_no_torch():
             "print(r.exit_code, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "False"]
+
+
+def test_train_on_two_folders_with_a_holdout(tmp_path):
+    from hcd_edge.synthetic import write_synthetic_set
+
+    write_synthetic_set(tmp_path / "a", 60, seed=21)
+    write_synthetic_set(tmp_path / "b", 60, seed=22)
+    result = _run("train", "--data", tmp_path / "a", "--data", tmp_path / "b", "--holdout", 20,
+                  "--holdout-from", tmp_path / "b", "--out", tmp_path / "run", "--epochs", 1,
+                  "--widths", "8,16,32,64", "--batch-size", 32, "--threads", 2, "--hed", 0.05,
+                  "--label-smoothing", 0.1)
+    assert result.exit_code == 0, result.output
+    assert "holdout AUC" in result.output and "over 20 untouched patches" in result.output
+    assert (tmp_path / "run" / "split" / "holdout.csv").read_text().count("\n") == 21
+
+
+def test_same_patches_in_two_folders_exit_1(synthetic_96, tmp_path):
+    import shutil
+
+    shutil.copytree(synthetic_96, tmp_path / "copy")
+    result = _run("train", "--data", synthetic_96, "--data", tmp_path / "copy", "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "are also in" in result.output

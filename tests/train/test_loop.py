@@ -90,6 +90,42 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(synthetic_96, tmp_
     assert strip == [{k: v for k, v in r.__dict__.items() if k not in timing} for r in resumed.history]
 
 
+def test_resume_may_shorten_a_one_cycle_run_which_then_anneals_on_time(synthetic_96, tmp_path):
+    settings = {"epochs": 5, "batch_size": 16}  # 4 steps an epoch
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(synthetic_96, tmp_path / "run", **settings), _StopBefore(3))
+    with pytest.raises(DataError, match="2 epochs have already run"):
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, batch_size=16), resume=True)
+    shorter = train(tiny_config(synthetic_96, tmp_path / "run", epochs=3, batch_size=16), resume=True)
+    whole = train(tiny_config(synthetic_96, tmp_path / "whole", **settings))
+    assert len(shorter.history) == 3
+    assert [r.val_auc for r in shorter.history[:2]] == [r.val_auc for r in whole.history[:2]]
+    spare = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-3)
+    three = torch.optim.lr_scheduler.OneCycleLR(spare, max_lr=3e-3, total_steps=12, pct_start=0.25)
+    for _ in range(12):
+        spare.step()
+        three.step()
+    # from epoch 3 on it follows a 3-epoch schedule: it ends where that one ends, far below the 5-epoch one
+    assert shorter.history[-1].lr == pytest.approx(spare.param_groups[0]["lr"])
+    assert shorter.history[-1].lr < whole.history[2].lr / 10
+    changed = load_model_checkpoint(shorter.best).provenance["epochs_changed"]
+    assert changed == [{"from": 5, "to": 3, "after_epoch": 2}]
+
+
+def test_a_run_saved_before_the_holdout_and_hed_settings_existed_resumes(synthetic_96, tmp_path):
+    config = tiny_config(synthetic_96, tmp_path / "run", epochs=2, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, _StopBefore(2))
+    doc = load_checkpoint_doc(tmp_path / "run" / "last.pt")
+    for name in ("holdout", "label_smoothing"):
+        del doc["resume"]["config"][name]
+    del doc["resume"]["config"]["augment"]["hed"]
+    torch.save(doc, tmp_path / "run" / "last.pt")
+    assert len(train(config, resume=True).history) == 2
+    with pytest.raises(DataError, match="label_smoothing"):
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, batch_size=32, label_smoothing=0.1), resume=True)
+
+
 def test_ema_run_saves_the_averaged_weights_as_best(synthetic_96, tmp_path):
     result = train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, ema=0.9, patience=0))
     best = load_checkpoint_doc(result.best)["state_dict"]
