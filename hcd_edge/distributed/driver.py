@@ -34,7 +34,7 @@ class RayRunner:
     chunk_patches: int = CHUNK_PATCHES
 
     @classmethod
-    def start(cls, engine: EngineFolder, options: RayOptions, *, batch: int, slots: int,
+    def start(cls, engine: EngineFolder, options: RayOptions, *, batch: int, slots: int | None,
               threads: int | None, tta: str, progress: ProgressReporter) -> RayRunner:
         """Connect to Ray and start the workers; EngineError when none can open the engine."""
         connected = connect(options)

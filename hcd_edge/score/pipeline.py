@@ -36,7 +36,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -165,8 +164,8 @@ class BatchPipeline(Protocol):
     times: StageSeconds
     decode_stats: DecodeStats
 
-    def run(self, paths: Iterable[Path]) -> Iterator[BatchResult]:
-        """BatchResults covering `paths`, in input order."""
+    def run(self, paths: Iterable) -> Iterator[BatchResult]:
+        """BatchResults covering `paths` (path strings or Paths), in input order."""
         ...
 
 

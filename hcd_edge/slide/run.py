@@ -48,7 +48,7 @@ class SlideRequest:
     resume: bool = False
     tissue: TissueConfig = field(default_factory=TissueConfig)
     starter_model: Path | None = None
-    slots: int = DEFAULT_SLOTS
+    slots: int | None = DEFAULT_SLOTS
     block_patches: int = BLOCK_PATCHES
 
 
