@@ -12,7 +12,6 @@ from hcd_edge.distributed.worker import WorkerSettings
 from hcd_edge.score.partial import partial_path
 from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 from hcd_edge.score.run import ScoreInterrupted, ScoreRequest, score
-from tests.score.helpers import make_tiny_engine, write_bad_inputs, write_patch_folder
 from tests.score.test_resume import interrupt_after
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -29,19 +28,6 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def engine_dir(tmp_path_factory):
-    return make_tiny_engine(tmp_path_factory.mktemp("engine") / "tiny-fp32", threshold=0.2)
-
-
-@pytest.fixture(scope="module")
-def messy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("messy") / "patches"
-    write_patch_folder(folder, 50)
-    write_bad_inputs(folder)
-    return folder
-
-
 def _request(folder, out, engine_dir, ray_options=None, **kw):
     return ScoreRequest(inputs=(folder,), out=out, engine=engine_dir, batch=BATCH, threads=1,
                         recursive=True, ray=ray_options, **kw)
@@ -51,9 +37,9 @@ def _settings(engine_dir) -> WorkerSettings:
     return WorkerSettings(str(engine_dir), BATCH, 3, 1, "none")
 
 
-def test_two_workers_write_the_local_run_byte_for_byte(local_ray, messy, engine_dir, tmp_path):
-    local = score(_request(messy, tmp_path / "local.csv", engine_dir))
-    remote = score(_request(messy, tmp_path / "ray.csv", engine_dir,
+def test_two_workers_write_the_local_run_byte_for_byte(local_ray, messy_folder, engine_dir, tmp_path):
+    local = score(_request(messy_folder, tmp_path / "local.csv", engine_dir))
+    remote = score(_request(messy_folder, tmp_path / "ray.csv", engine_dir,
                             RayOptions(workers=2, chunk_patches=CHUNK)))
     assert remote.outputs[0].read_bytes() == local.outputs[0].read_bytes()
     workers = remote.summary["workers"]
@@ -66,8 +52,8 @@ def _duplicates(result) -> int:
     return sum(1 for line in result.outputs[0].read_text().splitlines() if "duplicate id" in line)
 
 
-def test_a_killed_worker_has_its_chunk_redone_elsewhere(local_ray, messy, engine_dir):
-    paths = sorted(p for p in messy.rglob("*.tif") if p.is_file())
+def test_a_killed_worker_has_its_chunk_redone_elsewhere(local_ray, messy_folder, engine_dir):
+    paths = sorted(p for p in messy_folder.rglob("*.tif") if p.is_file())
     workers, problems = start_workers([_settings(engine_dir)] * 2, {"num_cpus": 1})
     try:
         assert problems == [] and len(workers) == 2
@@ -100,15 +86,15 @@ def test_a_worker_that_cannot_open_the_engine_is_excluded_with_its_reason(local_
         stop_workers(workers)
 
 
-def test_an_interrupted_ray_run_resumes_to_the_same_file(local_ray, messy, engine_dir, tmp_path,
+def test_an_interrupted_ray_run_resumes_to_the_same_file(local_ray, messy_folder, engine_dir, tmp_path,
                                                           monkeypatch):
-    whole = score(_request(messy, tmp_path / "whole.csv", engine_dir))
+    whole = score(_request(messy_folder, tmp_path / "whole.csv", engine_dir))
     out = tmp_path / "ray.csv"
     options = RayOptions(workers=2, chunk_patches=CHUNK)
     with monkeypatch.context() as patch:
         interrupt_after(patch, 1)
         with pytest.raises(ScoreInterrupted):
-            score(_request(messy, out, engine_dir, options))
+            score(_request(messy_folder, out, engine_dir, options))
     assert partial_path(out).exists() and not out.exists()
-    resumed = score(_request(messy, out, engine_dir, options, resume=True))
+    resumed = score(_request(messy_folder, out, engine_dir, options, resume=True))
     assert resumed.resumed > 0 and out.read_bytes() == whole.outputs[0].read_bytes()
