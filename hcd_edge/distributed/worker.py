@@ -71,3 +71,11 @@ class ScoreWorker:
             stages=asdict(pipeline.times),
             decoded={"native": stats.native, "fallback": stats.fallback, "failed": stats.failed},
         )
+
+    def score_slide(self, slide: str, name: str, out: str, settings, resume: bool):
+        """Score one whole slide into out/name (a SlideOutcome; a bad slide is an error outcome)."""
+        from hcd_edge.progress import SilentProgress
+        from hcd_edge.slide.run import score_one_slide
+
+        return score_one_slide(Path(slide), name, Path(out), self.executor, settings, resume,
+                               SilentProgress())

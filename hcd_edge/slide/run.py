@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError, HcdEdgeError
@@ -22,6 +23,9 @@ from hcd_edge.slide.deps import require_slide_extra
 from hcd_edge.slide.grid import BLOCK_PATCHES, DEFAULT_STRIDE
 from hcd_edge.slide.scan import SlideSettings, scan_slide, staging_folder
 from hcd_edge.slide.tissue import TissueConfig
+
+if TYPE_CHECKING:
+    from hcd_edge.distributed.pool import RayOptions
 
 SLIDE_SUFFIXES = (".svs", ".ndpi", ".mrxs", ".scn", ".tif", ".tiff", ".btf", ".vms", ".vmu",
                   ".svslide", ".bif")
@@ -50,6 +54,7 @@ class SlideRequest:
     starter_model: Path | None = None
     slots: int | None = DEFAULT_SLOTS
     block_patches: int = BLOCK_PATCHES
+    ray: RayOptions | None = None  # score the slides on Ray workers (hcd_edge.distributed)
 
 
 @dataclass
@@ -128,20 +133,45 @@ def score_slides(request: SlideRequest, progress: ProgressReporter | None = None
         raise DataError(f"--out {out} is a file; give a folder (it is created when missing)")
     out.mkdir(parents=True, exist_ok=True)
     engine = _engine_folder(request, progress)
-    engine_dir, manifest = engine.path, engine.manifest
-    threshold = request.threshold if request.threshold is not None else manifest.threshold
-    with engine.executor(threads=request.threads) as executor:
-        settings = SlideSettings(
-            threshold=threshold, stride=request.stride, mpp=request.mpp, tissue=request.tissue,
-            pipeline=PipelineConfig(batch=request.batch, slots=request.slots,
-                                    decode_threads=request.threads, tta=request.tta),
-            block_patches=request.block_patches,
-            engine={"folder": str(engine_dir), "name": manifest.name, "backend": executor.backend,
-                    "precision": manifest.precision.value},
-        )
-        outcomes = _score_all(slides, out, executor, settings, request.resume, progress)
+    if request.ray is not None:
+        from hcd_edge.distributed.slides import score_slides_on_ray
+
+        outcomes = score_slides_on_ray(named_slides(slides), out, engine, request, progress)
+    else:
+        with engine.executor(threads=request.threads) as executor:
+            settings = slide_settings(request, engine, executor.backend)
+            outcomes = _score_all(slides, out, executor, settings, request.resume, progress)
     table = write_slides_csv(out, outcomes)
-    return SlidesResult(outcomes, table, engine_dir)
+    return SlidesResult(outcomes, table, engine.path)
+
+
+def slide_settings(request: SlideRequest, engine: EngineFolder, backend: str) -> SlideSettings:
+    """What every slide of the request is scored with (backend: the executors' backend)."""
+    manifest = engine.manifest
+    threshold = request.threshold if request.threshold is not None else manifest.threshold
+    return SlideSettings(
+        threshold=threshold, stride=request.stride, mpp=request.mpp, tissue=request.tissue,
+        pipeline=PipelineConfig(batch=request.batch, slots=request.slots,
+                                decode_threads=request.threads, tta=request.tta),
+        block_patches=request.block_patches,
+        engine={"folder": str(engine.path), "name": manifest.name, "backend": backend,
+                "precision": manifest.precision.value},
+    )
+
+
+def named_slides(slides: list[Path]) -> list[tuple[Path, str, SlideOutcome | None]]:
+    """(slide, output name, None) per slide; a later slide with a taken name gets its error row."""
+    named: list[tuple[Path, str, SlideOutcome | None]] = []
+    names: dict[str, Path] = {}
+    for slide in slides:
+        name = slide_name(slide)
+        if name in names:
+            named.append((slide, name, SlideOutcome(slide, name, False, f"duplicate name {name!r}: "
+                                                    f"{slide} collides with {names[name]}, which was scored")))
+        else:
+            names[name] = slide
+            named.append((slide, name, None))
+    return named
 
 
 def _engine_folder(request: SlideRequest, progress: ProgressReporter) -> EngineFolder:
@@ -158,17 +188,11 @@ def _engine_folder(request: SlideRequest, progress: ProgressReporter) -> EngineF
 def _score_all(slides: list[Path], out: Path, executor, settings: SlideSettings, resume: bool,
                progress: ProgressReporter) -> list[SlideOutcome]:
     outcomes: list[SlideOutcome] = []
-    names: dict[str, Path] = {}
     progress.start(SLIDES_TASK, len(slides))
     try:
-        for slide in slides:
-            name = slide_name(slide)
-            if name in names:
-                outcomes.append(SlideOutcome(slide, name, False, f"duplicate name {name!r}: "
-                                             f"{slide} collides with {names[name]}, which was scored"))
-            else:
-                names[name] = slide
-                outcomes.append(_one(slide, name, out, executor, settings, resume, progress))
+        for slide, name, refused in named_slides(slides):
+            outcomes.append(refused or score_one_slide(slide, name, out, executor, settings,
+                                                       resume, progress))
             progress.advance(SLIDES_TASK)
     except KeyboardInterrupt as exc:
         write_slides_csv(out, outcomes)
@@ -183,8 +207,9 @@ def slide_name(path: Path) -> str:
     return Path(path).stem or Path(path).name
 
 
-def _one(slide: Path, name: str, out: Path, executor, settings: SlideSettings, resume: bool,
-         progress: ProgressReporter) -> SlideOutcome:
+def score_one_slide(slide: Path, name: str, out: Path, executor, settings: SlideSettings,
+                    resume: bool, progress: ProgressReporter) -> SlideOutcome:
+    """Score one slide into out/name with an open executor; a bad slide gives an error outcome."""
     folder = out / name
     done = folder / outputs.SUMMARY_JSON
     if resume and done.is_file():
