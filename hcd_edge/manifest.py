@@ -8,7 +8,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hcd_edge.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - callers import them here
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.errors import EngineError, EngineMismatchError
 from hcd_edge.spec import Precision, PreprocessSpec
 

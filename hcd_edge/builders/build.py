@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.backends.base import Backend, CompileJob, EngineFiles
 from hcd_edge.builders.assemble import make_manifest
 from hcd_edge.builders.backend_plan import BackendPlan, resolve_backend
@@ -35,7 +36,7 @@ from hcd_edge.builders.staging import Staging, check_output_free, failed_report_
 from hcd_edge.builders.timing import time_interleaved
 from hcd_edge.device_info import describe_cpu
 from hcd_edge.errors import DataError, EngineError, ModelError, ParityGateError
-from hcd_edge.manifest import BatchProfile, Manifest, sha256_file, write_manifest, write_text_atomic
+from hcd_edge.manifest import BatchProfile, Manifest, sha256_file, write_manifest
 from hcd_edge.model_info import write_props
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.spec import Precision

@@ -40,11 +40,11 @@ def evaluate(data, engine, tta, threshold, batch, threads, json_path, plots, sco
     DATA overlaps the model's recorded training split. Exit 3 when some patches could not be
     scored (they are left out of the metrics and counted).
     """
+    from hcd_edge.atomic import write_text_atomic
     from hcd_edge.cli.console import ConsoleProgress
     from hcd_edge.evaluate.report import evaluation_text
     from hcd_edge.evaluate.run import EvaluateRequest
     from hcd_edge.evaluate.run import evaluate as run_evaluate
-    from hcd_edge.manifest import write_text_atomic
     from hcd_edge.score.tta import Tta
 
     request = EvaluateRequest(data=tuple(data), engine=engine, tta=Tta(tta), threshold=threshold,

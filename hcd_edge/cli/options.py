@@ -38,3 +38,30 @@ threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None,
     help="Worker threads (decoder and CPU inference). Default: all cores.",
 )
+
+
+def ray_options(what: str):
+    """--ray [ADDRESS] and --workers N, for a command that scores `what` on Ray workers."""
+
+    def decorate(command):
+        command = click.option(
+            "--workers", type=click.IntRange(min=1), default=None,
+            help="Ray workers [default: one per GPU of the cluster, else one per node].")(command)
+        return click.option(
+            "--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+            metavar="[ADDRESS]",
+            help=f"Score {what} on Ray workers: alone, join or start a local Ray; with an address "
+                 "(ray://head:10001), that cluster. Needs the ray extra.")(command)
+
+    return decorate
+
+
+def ray_request(address: str | None, workers: int | None):
+    """The RayOptions of --ray/--workers, or None without --ray (--workers alone: usage error)."""
+    if address is None:
+        if workers is not None:
+            raise click.UsageError("--workers needs --ray")
+        return None
+    from hcd_edge.distributed.pool import RayOptions
+
+    return RayOptions(address=address, workers=workers)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import FiniteFloatRange, threads_option
+from hcd_edge.cli.options import FiniteFloatRange, ray_options, ray_request, threads_option
 
 FORMATS = ["csv", "kaggle", "jsonl"]
 TTA_MODES = ["none", "flip", "dihedral"]
@@ -36,12 +36,7 @@ TTA_MODES = ["none", "flip", "dihedral"]
               help="Finish an interrupted run from FILE.partial (same options), scoring only what is missing.")
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JSON summary (counts, engine, rates, seconds per stage) to this file.")
-@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
-              metavar="[ADDRESS]",
-              help="Score on Ray workers: alone, join or start a local Ray; with an address "
-                   "(ray://head:10001), that cluster. Needs the ray extra.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Ray workers [default: one per GPU of the cluster, else one per node].")
+@ray_options("the patches")
 def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, resume, summary,
           ray_address, workers):
     """Score PATHS (folders, .tif files, or .txt/.csv lists of paths): one row per patch.
@@ -64,7 +59,7 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
         engine=engine, batch=batch, threads=threads, threshold=threshold, tta=Tta(tta),
         recursive=recursive, resume=resume, summary=summary,
         starter_model=_starter_model() if engine is None else None,
-        ray=_ray_options(ray_address, workers),
+        ray=ray_request(ray_address, workers),
     )
     try:
         with library_errors():
@@ -76,16 +71,6 @@ def score(paths, engine, out, fmt, batch, threads, threshold, tta, recursive, re
     click.echo(summary_text(result.summary), err=True)
     if result.counts.failed:
         click.get_current_context().exit(EXIT_PARTIAL)
-
-
-def _ray_options(address: str | None, workers: int | None):
-    if address is None:
-        if workers is not None:
-            raise click.UsageError("--workers needs --ray")
-        return None
-    from hcd_edge.distributed.pool import RayOptions
-
-    return RayOptions(address=address, workers=workers)
 
 
 def _default_out(fmt) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import threads_option
+from hcd_edge.cli.options import ray_options, ray_request, threads_option
 
 TTA_MODES = ["none", "flip", "dihedral"]
 TISSUE_METHODS = ["saturation", "otsu", "none"]
@@ -43,12 +43,7 @@ EXIT_INTERRUPTED = 130
               help="Fraction of a patch's centre cell that must be tissue for it to be scored.")
 @click.option("--recursive", is_flag=True, help="Look for slides in subfolders too.")
 @click.option("--resume", is_flag=True, help="Skip slides whose DIR/<name>/summary.json exists.")
-@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
-              metavar="[ADDRESS]",
-              help="Score the slides on Ray workers, one slide per task: alone, join or start a "
-                   "local Ray; with an address (ray://head:10001), that cluster.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Ray workers [default: one per GPU of the cluster, else one per node].")
+@ray_options("the slides, one slide per task,")
 def slide(slides, out, engine, mpp, stride, threshold, batch, threads, tta, tissue, saturation,
           min_tissue, recursive, resume, ray_address, workers):
     """Score whole-slide images SLIDES (files or folders: SVS, NDPI, MRXS, SCN, TIFF, ...).
@@ -64,7 +59,7 @@ def slide(slides, out, engine, mpp, stride, threshold, batch, threads, tta, tiss
     (rerun with --resume).
     """
     from hcd_edge.cli.console import ConsoleProgress
-    from hcd_edge.cli.score import _ray_options, _starter_model
+    from hcd_edge.cli.score import _starter_model
     from hcd_edge.score.tta import Tta
     from hcd_edge.slide.run import SlideRequest, SlidesInterrupted, score_slides
     from hcd_edge.slide.tissue import TissueConfig, TissueMethod
@@ -73,7 +68,7 @@ def slide(slides, out, engine, mpp, stride, threshold, batch, threads, tta, tiss
         inputs=tuple(slides), out=out, engine=engine, mpp=mpp, stride=stride, threshold=threshold,
         batch=batch, threads=threads, tta=Tta(tta), recursive=recursive, resume=resume,
         tissue=TissueConfig(TissueMethod(tissue), saturation, min_tissue),
-        starter_model=_starter_model(), ray=_ray_options(ray_address, workers),
+        starter_model=_starter_model(), ray=ray_request(ray_address, workers),
     )
     try:
         with library_errors():

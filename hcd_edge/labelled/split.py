@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.errors import DataError
-from hcd_edge.manifest import write_text_atomic
 from hcd_edge.score.sources import PatchSet
 
 SPLIT_NAMES = ("train", "val")

@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcd_edge.manifest import write_text_atomic
+from hcd_edge.atomic import write_text_atomic
 from hcd_edge.watch.results import utc_now
 
 HEALTH_FILE = "health.json"

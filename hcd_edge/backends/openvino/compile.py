@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hcd_edge.atomic import write_bytes_atomic
 from hcd_edge.errors import BackendUnavailable, EngineError
-from hcd_edge.manifest import write_bytes_atomic
 
 DEVICE = "CPU"
 INSTALL_HINT = "pip install 'hcd-edge[openvino]'"

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import tensorrt as trt
 
+from hcd_edge.atomic import write_bytes_atomic
 from hcd_edge.backends.tensorrt.compat import (
     hardware_compatibility_problem,
     tensorrt_release_problem,
 )
 from hcd_edge.cache_dir import user_cache_dir
 from hcd_edge.errors import BackendUnavailable, EngineError
-from hcd_edge.manifest import BatchProfile, write_bytes_atomic
+from hcd_edge.manifest import BatchProfile
 from hcd_edge.spec import INPUT_NAME, PreprocessSpec
 
 
