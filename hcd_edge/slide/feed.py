@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hcd_edge.decode import default_threads, normalize_patches
-from hcd_edge.slide.grid import BLOCK_PATCHES, Block, Grid, blocks, shrink_to
+from hcd_edge.slide.grid import BLOCK_PATCHES, Block, Grid, blocks, shrink_to, split_block
 from hcd_edge.slide.reader import SlideReader
 from hcd_edge.slide.resolution import ReadPlan, read_target
 from hcd_edge.spec import PreprocessSpec
 
 MAX_READ_THREADS = 4  # blocks read at once, each by its own thread (one more waits queued)
+FIRST_BLOCK_SPLIT = 4  # the first block is read as 4 x 4 smaller ones (see small_first)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.nd
     decoding the next blocks overlaps cutting, normalizing and inference of this one.
     """
     times = times if times is not None else FeedTimes()
-    tights = (t for t in (shrink_to(b, selected) for b in blocks(grid, per_side)) if t is not None)
+    tights = (t for t in (shrink_to(b, selected) for b in small_first(blocks(grid, per_side), per_side))
+              if t is not None)
     workers = read_threads(reader)
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hcd-edge-read") as pool:
@@ -78,6 +80,16 @@ def cut_patches(reader: SlideReader, plan: ReadPlan, grid: Grid, selected: np.nd
                 top, left = int(i) * grid.stride, int(j) * grid.stride
                 yield PatchCut(block.row0 + int(i), block.col0 + int(j),
                                image[top : top + grid.size, left : left + grid.size])
+
+
+def small_first(grid_blocks: Iterator[Block], per_side: int) -> Iterator[Block]:
+    """The blocks, the first cut into FIRST_BLOCK_SPLIT^2 smaller ones: inference starts after a
+    small read instead of waiting for a whole block (most of a small slide)."""
+    first = next(grid_blocks, None)
+    if first is None:
+        return
+    yield from split_block(first, max(1, -(-per_side // FIRST_BLOCK_SPLIT)))
+    yield from grid_blocks
 
 
 def read_threads(reader: SlideReader) -> int:

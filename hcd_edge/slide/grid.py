@@ -95,6 +95,13 @@ def blocks(grid: Grid, per_side: int = BLOCK_PATCHES) -> Iterator[Block]:
             yield Block(row0, min(row0 + per_side, grid.rows), col0, min(col0 + per_side, grid.cols))
 
 
+def split_block(block: Block, per_side: int) -> Iterator[Block]:
+    """The block cut into blocks of at most per_side x per_side patches, row-major."""
+    for row0 in range(block.row0, block.row1, per_side):
+        for col0 in range(block.col0, block.col1, per_side):
+            yield Block(row0, min(row0 + per_side, block.row1), col0, min(col0 + per_side, block.col1))
+
+
 def shrink_to(block: Block, selected: np.ndarray) -> Block | None:
     """The smallest block holding the selected patches of `block` (selected: grid-shaped bool)."""
     part = selected[block.row0 : block.row1, block.col0 : block.col1]

@@ -43,7 +43,8 @@ def write_heatmap(path: Path, thumbnail: np.ndarray, mask_pixel: int, grid: Grid
     axes.set_axis_off()
     axes.set_title(title, fontsize=9)
     figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02, label="tumour probability")
-    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    # zlib level 1: a third of the encoding time of the default 6 for a ~1.3x larger file
+    figure.savefig(path, dpi=DPI, bbox_inches="tight", pil_kwargs={"compress_level": 1})
 
 
 def _outline(axes, regions: list[dict], scale: float) -> None:

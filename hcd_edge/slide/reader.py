@@ -71,7 +71,7 @@ class OpenSlideReader:
 
     thread_safe = True  # OpenSlide handles may be read from several threads at once
 
-    def __init__(self, path: Path, slide):
+    def __init__(self, path: Path, slide, direct: bool = True):
         self.path, self._slide = path, slide
         self.levels = tuple(
             SlideLevel(int(w), int(h), float(ds))
@@ -80,19 +80,32 @@ class OpenSlideReader:
         props = slide.properties
         self.mpp = plausible_mpp(props.get("openslide.mpp-x"))
         self.vendor = str(props.get("openslide.vendor", "openslide"))
+        self._direct = None
+        if direct:
+            from hcd_edge.slide.tiff_reader import direct_tiles
+
+            self._direct = direct_tiles(path, self.vendor, self.levels, self._read_openslide)
+
+    @property
+    def decoder(self) -> str:
+        """Who decodes the pixels: "tifffile" (direct tiles, see tiff_reader) or "openslide"."""
+        return "tifffile" if self._direct is not None else "openslide"
 
     def read(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
         """RGB uint8 (height, width, 3); transparent (unscanned) pixels become white."""
-        return np.asarray(self.read_image(level, x, y, width, height))
+        if self._direct is not None:
+            return self._direct.read(level, x, y, width, height)
+        return self._read_openslide(level, x, y, width, height)
 
-    def read_image(self, level: int, x: int, y: int, width: int, height: int):
-        """The same region as a PIL RGB image (what resampling works on, without a numpy trip)."""
+    def _read_openslide(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
         ds = self.levels[level].downsample
         location = (round(x * ds), round(y * ds))
-        return flatten_alpha(self._slide.read_region(location, level, (int(width), int(height))))
+        return np.asarray(flatten_alpha(self._slide.read_region(location, level, (int(width), int(height)))))
 
     def close(self) -> None:
-        """Close the OpenSlide handle."""
+        """Close the OpenSlide handle (and the direct tiles' file)."""
+        if self._direct is not None:
+            self._direct.close()
         self._slide.close()
 
 

@@ -68,9 +68,6 @@ def read_target(reader: SlideReader, plan: ReadPlan, x: int, y: int, width: int,
     ix0, iy0 = math.floor(lx0), math.floor(ly0)
     ix1, iy1 = math.ceil(lx1 - 1e-9), math.ceil(ly1 - 1e-9)
     size = (ix1 - ix0, iy1 - iy0)
-    if hasattr(reader, "read_image"):  # OpenSlide hands PIL images: resample before any copy
-        image = reader.read_image(plan.level, ix0, iy0, *size)
-    else:
-        image = Image.fromarray(reader.read(plan.level, ix0, iy0, *size), mode="RGB")
+    image = Image.fromarray(reader.read(plan.level, ix0, iy0, *size), mode="RGB")
     box = (lx0 - ix0, ly0 - iy0, lx1 - ix0, ly1 - iy0)
     return np.asarray(image.resize((width, height), Image.Resampling.BOX, box=box))

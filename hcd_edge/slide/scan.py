@@ -180,6 +180,7 @@ def _summary(path: Path, reader: SlideReader, geometry: Geometry, mask: TissueMa
     return {
         "slide": str(path),
         "reader": reader.vendor,
+        "decoder": getattr(reader, "decoder", "tifffile"),
         "dimensions": [reader.levels[0].width, reader.levels[0].height],
         "mpp": round(mpp, 6),
         "mpp_source": geometry.mpp_source,

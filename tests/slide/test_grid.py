@@ -59,3 +59,17 @@ def test_blocks_shrink_so_that_one_read_stays_bounded(scale, expected):
     per_side = patches_per_block(32, scale)
     assert per_side == expected
     assert ((per_side - 1) * 32 + 96) * scale <= 4096 or per_side == 1
+
+
+def test_the_first_block_is_read_in_smaller_pieces_and_the_grid_still_covered_once():
+    from hcd_edge.slide.feed import FIRST_BLOCK_SPLIT, small_first
+
+    grid = Grid.for_image(3000, 2000, 32, 1.0)
+    pieces = list(small_first(blocks(grid, per_side=16), per_side=16))
+    seen = np.zeros((grid.rows, grid.cols), int)
+    for block in pieces:
+        seen[block.row0 : block.row1, block.col0 : block.col1] += 1
+    assert (seen == 1).all()
+    side = 16 // FIRST_BLOCK_SPLIT
+    assert pieces[0] == Block(0, side, 0, side)
+    assert len(pieces) == len(list(blocks(grid, per_side=16))) - 1 + FIRST_BLOCK_SPLIT ** 2

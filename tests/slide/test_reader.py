@@ -127,3 +127,81 @@ def test_grey_and_16_bit_tiffs_are_refused_naming_the_layout(tmp_path):
     for name in ("grey.tif", "deep.tif"):
         with pytest.raises(SlideError, match="8-bit RGB"):
             open_slide(tmp_path / name)
+
+
+# -- direct tiles: tifffile decodes the tiles of slides OpenSlide opens ------------------------
+
+def _openslide_only(path):
+    import openslide
+
+    return OpenSlideReader(path, openslide.OpenSlide(str(path)), direct=False)
+
+
+@pytest.mark.parametrize("compression", ["jpeg", "zlib", None])
+def test_tiled_tiffs_are_decoded_directly_with_openslides_exact_pixels(tmp_path, image, compression):
+    path = write_pyramid(tmp_path / "p.tif", image, mpp=0.5, levels=3, compression=compression)
+    reader, reference = open_slide(path), _openslide_only(path)
+    try:
+        assert isinstance(reader, OpenSlideReader) and reader.decoder == "tifffile"
+        assert reference.decoder == "openslide"
+        for level in range(3):
+            for region in REGIONS:
+                np.testing.assert_array_equal(reader.read(level, *region), reference.read(level, *region))
+    finally:
+        reader.close()
+        reference.close()
+
+
+def test_direct_tiles_are_refused_when_a_pixel_differs_from_openslide(tmp_path, image):
+    from hcd_edge.slide.tiff_reader import direct_tiles
+
+    path = write_pyramid(tmp_path / "p.tif", image, mpp=0.5)
+    reference = _openslide_only(path)
+    try:
+        def off_by_one(level, x, y, width, height):
+            pixels = reference.read(level, x, y, width, height).copy()
+            pixels[0, 0, 0] ^= 1
+            return pixels
+
+        assert direct_tiles(path, "generic-tiff", reference.levels, reference.read) is not None
+        assert direct_tiles(path, "generic-tiff", reference.levels, off_by_one) is None
+        assert direct_tiles(path, "hamamatsu", reference.levels, reference.read) is None
+    finally:
+        reference.close()
+
+
+def test_direct_tiles_read_from_many_threads_at_once_give_the_same_pixels(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    big = np.random.default_rng(2).integers(0, 256, (1200, 1500, 3), dtype=np.uint8)
+    path = write_pyramid(tmp_path / "big.tif", big, mpp=0.5, compression="jpeg")
+    reader, reference = open_slide(path), _openslide_only(path)
+    regions = [(x, y, 300, 250) for x in range(0, 1500, 170) for y in range(0, 1200, 190)]
+    try:
+        assert reader.decoder == "tifffile"
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            got = list(pool.map(lambda r: reader.read(0, *r), regions * 2))
+        for region, pixels in zip(regions * 2, got):
+            np.testing.assert_array_equal(pixels, reference.read(0, *region))
+    finally:
+        reader.close()
+        reference.close()
+
+
+def test_an_absent_tile_reads_as_glass(tmp_path, image):
+    import tifffile
+
+    from hcd_edge.slide.tiff_reader import TiffSegments
+
+    path = write_pyramid(tmp_path / "p.tif", image, mpp=0.5, levels=1)
+    with tifffile.TiffFile(path, mode="r+b") as tif:
+        counts = list(tif.pages[0].databytecounts)
+        tif.pages[0].tags["TileByteCounts"].overwrite([0] + counts[1:])
+    tif = tifffile.TiffFile(path)
+    segments = TiffSegments(path, tif, [tif.pages[0]], missing_is_background=True)
+    try:
+        pixels = segments.read(0, 0, 0, 200, 200)
+        assert (pixels[:128, :128] == 255).all()
+        np.testing.assert_array_equal(pixels[:128, 128:], image[:128, 128:200])
+    finally:
+        segments.close()

@@ -49,3 +49,22 @@ def test_the_real_slide_excerpt_scores_end_to_end(tmp_path, engine_dir):
             assert abs(k - round(k)) < 1e-3
         assert float(row["size"]) == pytest.approx(96 * 0.972 / 0.499, abs=0.01)
     assert (folder / "heatmap.png").stat().st_size > 10_000
+
+
+def test_the_real_excerpt_is_decoded_directly_with_openslides_exact_pixels():
+    if not SLIDE_EXCERPT.is_file():
+        pytest.skip(f"the slide excerpt {SLIDE_EXCERPT} is absent")
+    import openslide
+
+    from hcd_edge.slide.reader import OpenSlideReader, open_slide
+
+    reader = open_slide(SLIDE_EXCERPT)
+    reference = OpenSlideReader(SLIDE_EXCERPT, openslide.OpenSlide(str(SLIDE_EXCERPT)), direct=False)
+    try:
+        assert reader.decoder == "tifffile"
+        width, height = reader.levels[0].width, reader.levels[0].height
+        np.testing.assert_array_equal(reader.read(0, -3, -5, width + 9, height + 7),
+                                      reference.read(0, -3, -5, width + 9, height + 7))
+    finally:
+        reader.close()
+        reference.close()
