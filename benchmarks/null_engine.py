@@ -60,17 +60,17 @@ def open_null_executor(engine_dir: Path) -> NullExecutor:
 @contextlib.contextmanager
 def null_engine_for(engine_dir: Path) -> Iterator[None]:
     """Within the block, opening engine_dir (as score() does) gives a NullExecutor."""
-    from hcd_edge.backends import loader
+    from hcd_edge.backends.engine_folder import EngineFolder
 
-    original, target = loader.open_executor, Path(engine_dir).resolve()
+    original, target = EngineFolder.executor, Path(engine_dir).resolve()
 
-    def opener(folder, **kwargs):
-        if Path(folder).resolve() == target:
-            return open_null_executor(folder)
+    def executor(folder: EngineFolder, **kwargs):
+        if Path(folder.path).resolve() == target:
+            return open_null_executor(folder.path)
         return original(folder, **kwargs)
 
-    loader.open_executor = opener
+    EngineFolder.executor = executor  # type: ignore[method-assign]
     try:
         yield
     finally:
-        loader.open_executor = original
+        EngineFolder.executor = original  # type: ignore[method-assign]

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Whole-slide scoring beside `hcd-edge score` on the same patches, engine and batch.
 
-For each slide (default: the CMU-1 excerpt in ../shared/data when present, else a generated
-slide), best of --repeats, the two interleaved:
+For each slide (default: the CMU-1 excerpt in ../shared/data when present, and a generated
+20x slide of --generated patch places, 0.486 um/px, so read at half resolution by area
+averaging, as a scanner's 20x slides are), best of --repeats, the two interleaved:
 
   slide   hcd_edge.slide.run.score_slides(): "grid" is the scoring stage alone (block reads,
           resampling, cutting, normalizing into the slots, inference), "wall" the whole slide
@@ -38,7 +39,10 @@ EXCERPT = SHARED_DATA / "cmu-1-small-region.svs"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--slide", type=Path, action="append", help="slide(s) [the CMU-1 excerpt, else generated]")
+    p.add_argument("--slide", type=Path, action="append",
+                   help="slide(s) [the CMU-1 excerpt when present, and a generated one]")
+    p.add_argument("--generated", default="40x56",
+                   help="ROWSxCOLS patch places of the generated 20x slide; 0 for none [40x56]")
     p.add_argument("--engine", type=Path, help="engine folder [the starter model built here]")
     p.add_argument("--precision", choices=["int8", "fp32"], default="int8",
                    help="precision of the starter engine built when --engine is not given")
@@ -53,7 +57,7 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="hcd-slide-bench-") as tmp:
         work = Path(tmp)
-        slides = args.slide or [EXCERPT if EXCERPT.is_file() else generated_slide(work)]
+        slides = args.slide or default_slides(args, work)
         engine, about = (args.engine, str(args.engine)) if args.engine else starter_engine(args, work)
         report = {"engine": about, "batch": args.batch, "threads": args.threads, "slides": {}}
         for slide in slides:
@@ -64,10 +68,24 @@ def main() -> None:
     print(f"\nwrote {write_results('slide', {'command': command, **report}, args.json)}")
 
 
-def generated_slide(work: Path) -> Path:
-    from hcd_edge.slide.synthetic import write_synthetic_slide
+def default_slides(args, work: Path) -> list[Path]:
+    """The CMU-1 excerpt when present, and the generated slide (unless --generated 0)."""
+    slides = [EXCERPT] if EXCERPT.is_file() else []
+    if args.generated != "0":
+        rows, cols = (int(v) for v in args.generated.lower().split("x"))
+        slides.append(generated_slide(work, rows, cols))
+    if not slides:
+        raise SystemExit("no slide: the excerpt is absent and --generated is 0")
+    return slides
 
-    return write_synthetic_slide(work / "generated-slide.tif", rows=16, cols=24).path
+
+def generated_slide(work: Path, rows: int, cols: int) -> Path:
+    """A generated section declared at 0.486 um/px (20x): read with 2x area averaging."""
+    from hcd_edge.slide.synthetic import write_synthetic_slide
+    from hcd_edge.spec import PCAM_MPP
+
+    return write_synthetic_slide(work / "generated-20x.tif", rows=rows, cols=cols,
+                                 mpp=PCAM_MPP / 2).path
 
 
 def starter_engine(args, work: Path) -> tuple[Path, str]:

@@ -18,3 +18,16 @@ def test_benchmark_scores_the_slide_patches_as_files_with_equal_probabilities(tm
     assert result["slide_grid_patches_per_second"] > 0 and result["score_patches_per_second"] > 0
     table = bench.table({"slides": {str(slide): result}})
     assert table["rows"][0][0] == "b.tif" and len(table["rows"][0]) == len(table["columns"])
+
+
+def test_default_slides_include_a_generated_20x_slide_read_at_half_resolution(tmp_path):
+    from hcd_edge.slide.reader import open_slide
+    from hcd_edge.spec import PCAM_MPP
+
+    slides = bench.default_slides(SimpleNamespace(generated="3x4"), tmp_path)
+    assert slides[-1].name == "generated-20x.tif"
+    reader = open_slide(slides[-1])
+    try:
+        assert reader.mpp == PCAM_MPP / 2 or abs(reader.mpp - PCAM_MPP / 2) < 1e-6
+    finally:
+        reader.close()
