@@ -93,3 +93,32 @@ def test_a_csv_header_other_than_path_is_not_taken_for_a_patch(tmp_path):
     assert read_list_paths(str(tmp_path / "l.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]
     (tmp_path / "m.csv").write_text("a.tif,x\nb.tif,y\n")
     assert read_list_paths(str(tmp_path / "m.csv")) == [f"{tmp_path}/a.tif", f"{tmp_path}/b.tif"]
+
+
+def test_one_folder_is_held_as_its_prefix_and_bare_names_and_reads_as_full_paths(tmp_path):
+    from hcd_edge.score.sources import FolderPaths, list_inputs
+
+    folder = tmp_path / "patches"
+    folder.mkdir()
+    for name in ("b.tif", "a.tif", "c.tiff"):
+        (folder / name).write_bytes(b"")
+    paths = list_inputs([folder]).paths
+    assert isinstance(paths, FolderPaths) and paths.names == ["a.tif", "b.tif", "c.tiff"]
+    full = [f"{folder}/a.tif", f"{folder}/b.tif", f"{folder}/c.tiff"]
+    assert list(paths) == full and paths == full and len(paths) == 3
+    assert paths[1] == full[1] and paths[-1] == full[-1] and paths[1:] == full[1:]
+    assert full[2] in paths
+
+
+def test_a_list_file_of_one_folder_is_held_compactly_too(tmp_path):
+    from hcd_edge.score.sources import FolderPaths, list_inputs
+
+    folder = tmp_path / "patches"
+    folder.mkdir()
+    for name in ("b.tif", "a.tif"):
+        (folder / name).write_bytes(b"")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{folder}/b.tif\n{folder}/a.tif\n")
+    paths = list_inputs([listing]).paths
+    assert isinstance(paths, FolderPaths) and paths.names == ["a.tif", "b.tif"]
+    assert list(paths) == [f"{folder}/a.tif", f"{folder}/b.tif"]
