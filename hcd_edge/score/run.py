@@ -121,7 +121,7 @@ def score(request: ScoreRequest, progress: ProgressReporter | None = None) -> Sc
     inputs = collect_inputs(request)
     list_seconds = time.perf_counter() - began
     targets = check_targets(request.out, request.fmt, request.summary, request.resume,
-                            protected_paths(request, inputs))
+                            protected_paths(request), inputs.paths)
     if targets.stream:  # rows are logged in a private folder: there is nothing to resume
         with tempfile.TemporaryDirectory(prefix="hcd-edge-rows-") as tmp:
             return _score_locked(request, inputs, Path(tmp) / "rows.partial", False, progress,
@@ -137,9 +137,9 @@ def check_threshold(threshold: float | None) -> None:
         raise UsageError(f"--threshold {threshold} is not a probability in [0, 1]")
 
 
-def protected_paths(request: ScoreRequest, inputs: InputPaths) -> Iterator[Path]:
-    """Every file the run reads and must never overwrite: inputs, lists, engine or starter model
-    (lazily: only looked at when an output already exists)."""
+def protected_paths(request: ScoreRequest) -> Iterator[Path]:
+    """The files other than patches the run reads and must never overwrite: list files, engine
+    or starter model (lazily: only looked at when an output already exists)."""
     yield from (Path(p) for p in request.inputs if not Path(p).is_dir())
     if request.engine is None:
         from hcd_edge.score.default_engine import packaged_starter
@@ -149,7 +149,6 @@ def protected_paths(request: ScoreRequest, inputs: InputPaths) -> Iterator[Path]
         yield from (Path(request.engine) / name for name in os.listdir(request.engine))
     else:
         yield Path(request.engine)
-    yield from (Path(p) for p in inputs.paths)
 
 
 def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep: bool,

@@ -44,6 +44,33 @@ def test_out_that_is_an_input_patch_is_refused_before_anything_is_read(how, patc
     _untouched_by(result, before, tmp_path)
 
 
+@pytest.mark.parametrize("side", ["out through a linked folder", "inputs through a linked folder"])
+def test_out_that_is_an_input_patch_by_another_folder_path_is_refused(side, patches, engine, tmp_path):
+    linked = tmp_path / "linked"
+    linked.symlink_to(patches, target_is_directory=True)
+    victim = patches / "p00003.tif"
+    folder, out = (patches, linked / victim.name) if side.startswith("out") else (linked, victim)
+    before = snapshot(victim)
+    result = cli("score", folder, "--engine", engine, "--out", out)
+    assert_clean(result, 2, "would be overwritten")
+    _untouched_by(result, before, tmp_path)
+
+
+def test_an_existing_out_is_checked_against_many_inputs_without_a_stat_per_input(tmp_path, monkeypatch):
+    from hcd_edge.score import targets
+
+    out = tmp_path / "scores.csv"
+    out.write_text("earlier scores\n")
+    patches = [f"{tmp_path}/patches/p{i:05d}.tif" for i in range(5000)]
+    calls = []
+    real_stat = os.stat
+    monkeypatch.setattr(targets.os, "stat", lambda *a, **k: calls.append(a) or real_stat(*a, **k))
+    targets.check_not_inputs([("--out", out)], [], patches)
+    assert len(calls) < 10
+    with pytest.raises(targets.UsageError, match="would be overwritten"):
+        targets.check_not_inputs([("--out", out)], [], [*patches, str(out)])
+
+
 def test_out_that_is_an_input_list_is_refused(patches, engine, tmp_path):
     listing = tmp_path / "list.csv"
     listing.write_text("path\n" + "".join(f"{p}\n" for p in sorted(patches.iterdir())))
