@@ -122,3 +122,16 @@ def test_a_list_file_of_one_folder_is_held_compactly_too(tmp_path):
     paths = list_inputs([listing]).paths
     assert isinstance(paths, FolderPaths) and paths.names == ["a.tif", "b.tif"]
     assert list(paths) == [f"{folder}/a.tif", f"{folder}/b.tif"]
+
+
+def test_a_list_file_that_leaves_its_folder_is_held_in_full_in_path_order(tmp_path):
+    from hcd_edge.score.sources import FolderPaths, list_inputs
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "x.tif").write_bytes(b"")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{tmp_path}/b/x.tif\n{tmp_path}/a/x.tif\n{tmp_path}/b/x.tif\n")
+    paths = list_inputs([listing]).paths
+    assert not isinstance(paths, FolderPaths)
+    assert list(paths) == [f"{tmp_path}/a/x.tif", f"{tmp_path}/b/x.tif"]
