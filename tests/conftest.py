@@ -3,9 +3,19 @@ tiny model that build and backend tests share."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tests.builders.patchgen import PatchFixture, write_patch_fixture
+
+
+def pytest_sessionstart(session) -> None:
+    """SIGINT handled again when the suite was started in a shell's background (`cmd &`), which
+    ignores it: the Ctrl-C tests' child processes inherit an ignored SIGINT, and Python then
+    never raises KeyboardInterrupt in them."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -420,22 +420,36 @@ class _LogWriter:
     """
 
     _END = object()
+    _POLL_SECONDS = 0.1  # both sides wake this often: a Ctrl-C can lose a Condition's notify
 
     def __init__(self, save, times, depth: int = 4):
         self._save, self._times = save, times
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._closing = False  # a plain flag: setting it cannot be interrupted half-way
         self._thread = threading.Thread(target=self._loop, name="hcd-edge-log", daemon=True)
         self._thread.start()
 
     def put(self, result) -> None:
         """Queue one pipeline batch for the log."""
-        self._raise()
-        self._queue.put(result)
+        while True:
+            self._raise()
+            try:
+                self._queue.put(result, timeout=self._POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
 
     def close(self) -> None:
-        """Write what is queued, stop the thread, re-raise its error."""
-        self._queue.put(self._END)
+        """Write what is queued, stop the thread, re-raise its error.
+
+        A KeyboardInterrupt inside a Queue call can leave the other thread's wake-up lost (the
+        Condition had removed its waiter but not released it): the writer would wait forever
+        and this join with it. So the writer polls, and stops once closing and drained.
+        """
+        self._closing = True
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(self._END)
         self._thread.join()
         self._raise()
 
@@ -445,7 +459,15 @@ class _LogWriter:
             raise error
 
     def _loop(self) -> None:
-        while (result := self._queue.get()) is not self._END:
+        while True:
+            try:
+                result = self._queue.get(timeout=self._POLL_SECONDS)
+            except queue.Empty:
+                if self._closing:
+                    return
+                continue
+            if result is self._END:
+                return
             if self._error is not None:
                 continue  # failed: drain without writing, so put() never blocks forever
             began = time.perf_counter()

@@ -68,7 +68,7 @@ class FolderPaths(Sequence[str]):
     what keeps a large run's peak memory near a small one's (benchmarks/end_to_end.py).
     """
 
-    __slots__ = ("prefix", "names")
+    __slots__ = ("names", "prefix")
 
     def __init__(self, prefix: str, names: list[str]):
         self.prefix, self.names = prefix, names
@@ -136,8 +136,10 @@ def list_inputs(inputs: Sequence[str | os.PathLike], *, recursive: bool = False)
     sources = [_expand(os.fspath(item), recursive) for item in inputs]
     if len(sources) == 1 and sources[0][1]:
         return _described(sources[0][0])
-    if len(sources) == 1 and isinstance(sources[0][0], FolderPaths):
-        return _described(_sorted_unique_names(sources.pop()[0]))  # a list file of one folder
+    only = sources[0][0] if len(sources) == 1 else None
+    if isinstance(only, FolderPaths):  # a list file of one folder
+        sources.clear()
+        return _described(_sorted_unique_names(only))
     merged = [p for paths, _ in sources for p in paths]
     sources.clear()  # each path held once, by merged
     return _described(_sorted_unique(merged))

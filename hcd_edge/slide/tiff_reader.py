@@ -126,7 +126,7 @@ class TiffSlideReader:
         try:
             try:
                 pages = [level.keyframe for level in tif.series[0].levels]
-            except Exception as exc:  # noqa: BLE001 - same: a corrupt file
+            except Exception as exc:  # same: a corrupt file
                 raise SlideError(f"{path}: not a readable TIFF: {type(exc).__name__}: {exc}") from exc
             for page in pages:
                 _check_page(self.path, page)
@@ -167,11 +167,11 @@ def direct_tiles(path: Path, vendor: str, levels: tuple[SlideLevel, ...], read_o
         return None
     try:
         pages = _level_pages(tif, levels)
-        segments = TiffSegments(path, tif, pages, missing_is_background=True) if pages else None
+        if pages is None:
+            tif.close()
+            return None
+        segments = TiffSegments(path, tif, pages, missing_is_background=True)
     except Exception:  # noqa: BLE001 - any surprise in the layout: OpenSlide reads it
-        tif.close()
-        return None
-    if segments is None:
         tif.close()
         return None
     if not _agrees(segments, pages, read_openslide):

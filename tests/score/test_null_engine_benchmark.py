@@ -23,7 +23,7 @@ def test_score_inside_null_engine_for_uses_the_null_executor_and_only_there(tmp_
         rows = list(csv.DictReader(fh))
     assert len(rows) == 45
     spec = EngineFolder.open(engine_dir).manifest.preprocess
-    first = sorted(good_folder.glob("*.tif"))[0]
+    first = min(good_folder.glob("*.tif"))
     centre = (read_patch(first)[48, 48, 0] / 255.0 - spec.mean[0]) / spec.std[0]
     expected = 1.0 / (1.0 + np.exp(-centre))
     assert abs(float(rows[0]["probability"]) - expected) < 1e-5
