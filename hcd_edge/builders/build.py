@@ -228,6 +228,20 @@ def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
 
 
 def _activation_form(job: _Job, prepared: Path, inputs):
+    from hcd_edge.builders.passes.int8 import for_this_cpu
+    from hcd_edge.device_info import describe_cpu
+
+    form, choice = _chosen_form(job, prepared, inputs)
+    if job.plan.backend.device_kind != "cpu":
+        return form, choice
+    fitted = for_this_cpu(form, describe_cpu())
+    if fitted != form:
+        job.note("this CPU has no VNNI: uint8 x int8 products would saturate in int16, so the "
+                 "weights are quantized to 7 bits (ONNX Runtime's reduce_range)")
+    return fitted, choice
+
+
+def _chosen_form(job: _Job, prepared: Path, inputs):
     from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
     from hcd_edge.builders.passes.qdq_choice import choose_activation_form
 

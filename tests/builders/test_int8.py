@@ -60,3 +60,16 @@ def test_keep_output_float_is_idempotent(tmp_path):
     src = write_tiny_cnn(tmp_path / "m.onnx")
     assert keep_output_float(src) is False  # nothing to remove in a float model
     onnx.checker.check_model(onnx.load(str(src)))
+
+
+def test_uint8_activations_get_7_bit_weights_only_on_x86_without_vnni():
+    from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS, for_this_cpu
+
+    avx2 = {"arch": "x86_64", "features": ["avx2", "fma"]}
+    vnni = {"arch": "x86_64", "features": ["avx2", "avx512_vnni"]}
+    arm = {"arch": "aarch64", "features": []}
+    assert for_this_cpu(UINT8_ACTIVATIONS, avx2).reduce_range
+    assert for_this_cpu(UINT8_ACTIVATIONS, avx2).to_dict()["reduce_range"] is True
+    assert not for_this_cpu(UINT8_ACTIVATIONS, vnni).reduce_range
+    assert not for_this_cpu(UINT8_ACTIVATIONS, arm).reduce_range
+    assert for_this_cpu(SYMMETRIC_INT8, avx2) == SYMMETRIC_INT8
