@@ -229,7 +229,6 @@ def _int8_pass(job: _Job, patches: PatchPlan) -> _PrecisionModel:
 
 def _activation_form(job: _Job, prepared: Path, inputs):
     from hcd_edge.builders.passes.int8 import for_this_cpu
-    from hcd_edge.device_info import describe_cpu
 
     form, choice = _chosen_form(job, prepared, inputs)
     if job.plan.backend.device_kind != "cpu":

@@ -147,11 +147,7 @@ def list_inputs(inputs: Sequence[str | os.PathLike], *, recursive: bool = False)
 
 def _sorted_unique_names(paths: FolderPaths) -> FolderPaths:
     """One folder's paths in path order without repeats: its names sorted as strings."""
-    names = paths.names
-    names.sort()
-    if len(names) > 1 and any(map(operator.eq, names, islice(names, 1, None))):
-        names = list(dict.fromkeys(names))
-    return FolderPaths(paths.prefix, names)
+    return FolderPaths(paths.prefix, _sorted_strings(paths.names))
 
 
 def _expand(item: str, recursive: bool) -> tuple[Sequence[str], bool]:
@@ -217,12 +213,18 @@ def _is_folder(path: str) -> bool:
 
 def _sorted_unique(paths: list[str]) -> list[str]:
     """paths in path order without repeats: a plain string sort, fixed up only when needed."""
-    paths.sort()
-    if len(paths) > 1 and any(map(operator.eq, paths, islice(paths, 1, None))):
-        paths = list(dict.fromkeys(paths))
+    paths = _sorted_strings(paths)
     if not _one_folder(paths) and not _in_path_order(paths):
         paths.sort(key=_component_key)
     return paths
+
+
+def _sorted_strings(strings: list[str]) -> list[str]:
+    """strings sorted in place, repeats dropped (a new list only when there are some)."""
+    strings.sort()
+    if len(strings) > 1 and any(map(operator.eq, strings, islice(strings, 1, None))):
+        strings = list(dict.fromkeys(strings))
+    return strings
 
 
 def _component_key(path: str) -> str:

@@ -90,9 +90,7 @@ class Block:
 
 def blocks(grid: Grid, per_side: int = BLOCK_PATCHES) -> Iterator[Block]:
     """Blocks of at most per_side x per_side patches covering the grid, row-major."""
-    for row0 in range(0, grid.rows, per_side):
-        for col0 in range(0, grid.cols, per_side):
-            yield Block(row0, min(row0 + per_side, grid.rows), col0, min(col0 + per_side, grid.cols))
+    return split_block(Block(0, grid.rows, 0, grid.cols), per_side)
 
 
 def split_block(block: Block, per_side: int) -> Iterator[Block]:

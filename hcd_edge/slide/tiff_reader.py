@@ -167,11 +167,10 @@ def direct_tiles(path: Path, vendor: str, levels: tuple[SlideLevel, ...], read_o
         return None
     try:
         pages = _level_pages(tif, levels)
-        if pages is None:
-            tif.close()
-            return None
-        segments = TiffSegments(path, tif, pages, missing_is_background=True)
+        segments = None if pages is None else TiffSegments(path, tif, pages, missing_is_background=True)
     except Exception:  # noqa: BLE001 - any surprise in the layout: OpenSlide reads it
+        segments = None
+    if segments is None or pages is None:
         tif.close()
         return None
     if not _agrees(segments, pages, read_openslide):
