@@ -30,6 +30,7 @@ from hcd_edge.train.checkpoint import (
     save_model_checkpoint,
 )
 from hcd_edge.train.config import Schedule, TrainConfig
+from hcd_edge.train.distill import Teacher, load_teacher, soft_targets
 from hcd_edge.train.evaluate import bce_loss, predict_logits, sigmoid
 from hcd_edge.train.finish import TrainResult, finish_run
 from hcd_edge.train.metrics import EpochRecord, roc_auc, summary, youden_threshold
@@ -72,6 +73,7 @@ class _Run:
     progress: TrainProgress
     resume: dict | None  # last.pt's resume section when continuing a run
     ema: AveragedModel | None = None  # moving average of the weights, when config.ema > 0
+    teacher: Teacher | None = None  # distillation targets, when config.teacher is set
 
     @property
     def eval_model(self) -> nn.Module:
@@ -100,16 +102,30 @@ def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume:
         held = f", {len(data.holdout)} held out" if data.holdout is not None else ""
         progress.note(f"data: {len(data.train)} training and {len(data.val)} validation patches{held} "
                       f"from {data.provenance['data']['source']}")
+        teacher = _teacher(config, data, progress)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         torch.manual_seed(config.seed)  # initial weights
         model = build_model(config.model, config.weights).to(device)
-        run = _Run(config, data, model, device, RunState(), progress, None, _make_ema(model, config.ema))
+        run = _Run(config, data, model, device, RunState(), progress, None, _make_ema(model, config.ema), teacher)
         if resume:
             _restore(run)
         for index, plan in enumerate(stage_plans(config)):
             if index >= run.state.stage:
                 _run_stage(run, index, plan)
         return finish_run(run.config, run.data, run.model, run.device, run.state.history, progress)
+
+
+def _teacher(config: TrainConfig, data: Prepared, progress: TrainProgress) -> Teacher | None:
+    """The teacher's targets for the training patches (recorded in provenance), or None."""
+    if config.teacher is None:
+        return None
+    progress.note(f"teacher: scoring {len(data.train)} training patches with {config.teacher} (8 views)")
+    teacher = load_teacher(config.teacher, data.train, data.provenance["split"], threads=config.threads)
+    if not teacher.same_split:
+        progress.note("warning: the teacher's recorded split differs from this run's; if it trained on "
+                      "this run's validation or holdout patches, their figures will be optimistic")
+    data.provenance["distillation"] = teacher.provenance(config.distill)
+    return teacher
 
 
 def _make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
@@ -170,7 +186,7 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
 
 
 # Settings added after runs were saved, at the values those runs trained with: such runs resume.
-ADDED_SETTINGS = {"holdout": 0, "label_smoothing": 0.0}
+ADDED_SETTINGS = {"holdout": 0, "label_smoothing": 0.0, "distill": 0.0}
 ADDED_AUGMENT = {"hed": 0.0}
 
 
@@ -196,6 +212,8 @@ def _restore(run: _Run) -> None:
         run.progress.note(f"schedule changed from {old_epochs} to {key['epochs']} epochs after epoch {done}")
     if saved.get("fingerprint") != run.data.fingerprint:
         raise DataError(f"cannot resume {run.config.out}: the training data or its split changed")
+    if saved.get("teacher") != (run.teacher.fingerprint if run.teacher else None):
+        raise DataError(f"cannot resume {run.config.out}: the teacher's targets differ from the saved run's")
     run.model.load_state_dict(doc["state_dict"])
     if run.ema is not None:
         run.ema.load_state_dict(saved["ema"])
@@ -307,12 +325,16 @@ def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarr
     run.progress.epoch_start(epoch, run.config.epochs, steps)
     _train_mode(run.model)
     pixels, labels = torch.from_numpy(run.data.train.pixels), torch.from_numpy(run.data.train.labels)
+    teacher = torch.from_numpy(run.teacher.probs) if run.teacher is not None else None
     total_loss = total_right = seen = 0.0
     for step in range(steps):
         rows = order[step * bs:(step + 1) * bs]
         x = training_batch(pixels[rows], run.data.spec, run.config.augment, gen).to(run.device)
         y = labels[rows].float().to(run.device)
-        loss, logits = _step(run, x, y, optimizer, scaler)
+        target = y * (1.0 - run.config.label_smoothing) + 0.5 * run.config.label_smoothing
+        if teacher is not None:
+            target = soft_targets(target, teacher[rows].to(run.device), run.config.distill)
+        loss, logits = _step(run, x, target, optimizer, scaler)
         if run.config.schedule is Schedule.ONECYCLE:
             scheduler.step()
         total_loss += loss * len(rows)
@@ -335,12 +357,11 @@ def _epoch(run: _Run, plan: StagePlan, optimizer, scheduler, scaler) -> np.ndarr
     return probs
 
 
-def _step(run: _Run, x: torch.Tensor, y: torch.Tensor, optimizer, scaler) -> tuple[float, torch.Tensor]:
+def _step(run: _Run, x: torch.Tensor, target: torch.Tensor, optimizer, scaler) -> tuple[float, torch.Tensor]:
     weight = run.data.pos_weight
     pos_weight = torch.tensor(weight, device=run.device) if weight is not None else None
     with torch.autocast("cuda", dtype=torch.float16, enabled=run.device.type == "cuda"):
         logits = run.model(x).reshape(-1)
-    target = y * (1.0 - run.config.label_smoothing) + 0.5 * run.config.label_smoothing
     loss = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=pos_weight)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
@@ -385,6 +406,7 @@ def _save_last(run: _Run, optimizer, scheduler, scaler) -> None:
     s = run.state
     extra = {
         "config": run.config.resume_key(), "fingerprint": run.data.fingerprint,
+        "teacher": run.teacher.fingerprint if run.teacher is not None else None,
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(), "ema": run.ema.state_dict() if run.ema is not None else None,
         "state": {"stage": s.stage, "epoch_in_stage": s.epoch_in_stage,

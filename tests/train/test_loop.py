@@ -117,7 +117,7 @@ def test_a_run_saved_before_the_holdout_and_hed_settings_existed_resumes(synthet
     with pytest.raises(KeyboardInterrupt):
         train(config, _StopBefore(2))
     doc = load_checkpoint_doc(tmp_path / "run" / "last.pt")
-    for name in ("holdout", "label_smoothing"):
+    for name in ("holdout", "label_smoothing", "distill"):
         del doc["resume"]["config"][name]
     del doc["resume"]["config"]["augment"]["hed"]
     torch.save(doc, tmp_path / "run" / "last.pt")

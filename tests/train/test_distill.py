@@ -1,0 +1,126 @@
+"""Distillation: the teacher's 8-view TTA targets, the blended training target, provenance, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hcd_edge.cli import main
+from hcd_edge.errors import DataError
+from hcd_edge.train import export_checkpoint, train
+from hcd_edge.train import loop as loop_module
+from hcd_edge.train.checkpoint import load_model_checkpoint
+from hcd_edge.train.distill import load_teacher
+from hcd_edge.train.evaluate import predict_tta
+from hcd_edge.train.models import build_model
+from hcd_edge.train.prepare import prepare_data
+from hcd_edge.train.progress import SilentProgress
+from tests.train.conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def teacher_onnx(trained_run, tmp_path_factory):
+    """The tiny trained run (600 generated patches, seed 0 split) exported to ONNX."""
+    return export_checkpoint(trained_run.best, tmp_path_factory.mktemp("teacher") / "teacher.onnx").path
+
+
+class _Notes(SilentProgress):
+    def __init__(self):
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def test_teacher_targets_are_its_tta_probabilities_as_torch_computes_them(trained_run, teacher_onnx,
+                                                                          synthetic_600, tmp_path):
+    data = prepare_data(tiny_config(synthetic_600, tmp_path))
+    teacher = load_teacher(teacher_onnx, data.train, data.provenance["split"], threads=2)
+    ckpt = load_model_checkpoint(trained_run.best)
+    model = build_model(ckpt.model)
+    model.load_state_dict(ckpt.state_dict)
+    expected = predict_tta(model, data.train.pixels, ckpt.spec)
+    assert teacher.probs.shape == (len(data.train),) and teacher.probs.dtype == np.float32
+    np.testing.assert_allclose(teacher.probs, expected, atol=1e-5)
+    assert teacher.same_split  # same data, seed and fractions as the teacher's own run
+    assert 0.05 < teacher.probs.mean() < 0.95 and len(np.unique(teacher.probs)) > len(teacher.probs) // 2
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.25])
+def test_each_step_trains_against_the_blend_of_label_and_teacher(teacher_onnx, synthetic_600, tmp_path,
+                                                                monkeypatch, weight):
+    seen: list[torch.Tensor] = []
+    real_step = loop_module._step
+
+    def spy(run, x, target, optimizer, scaler):
+        seen.append(target.clone())
+        return real_step(run, x, target, optimizer, scaler)
+
+    monkeypatch.setattr(loop_module, "_step", spy)
+    config = tiny_config(synthetic_600, tmp_path / "run", epochs=1, teacher=teacher_onnx, distill=weight)
+    data = prepare_data(config)
+    probs = load_teacher(teacher_onnx, data.train, data.provenance["split"], threads=2).probs
+    train(config)
+    allowed = (1 - weight) * data.train.labels + weight * probs.astype(np.float64)
+    got = torch.cat(seen).numpy()
+    assert len(got) >= len(data.train) - config.batch_size
+    assert np.abs(got[:, None] - allowed[None, :]).min(axis=1).max() < 1e-6  # each one some patch's blend
+    assert not np.isin(got, [0.0, 1.0]).all()  # soft, not the bare labels
+
+
+def test_provenance_records_the_teacher_and_warns_when_its_split_differs(teacher_onnx, synthetic_600,
+                                                                        synthetic_96, tmp_path):
+    same = train(tiny_config(synthetic_600, tmp_path / "same", epochs=1, teacher=teacher_onnx,
+                             distill=0.5))
+    record = load_model_checkpoint(same.best).provenance["distillation"]
+    assert record["teacher"] == "teacher.onnx" and record["weight"] == 0.5 and record["same_split"] is True
+    assert len(record["teacher_sha256"]) == 64
+    notes = _Notes()
+    other = train(tiny_config(synthetic_96, tmp_path / "other", epochs=1, teacher=teacher_onnx, distill=0.5),
+                  notes)
+    assert load_model_checkpoint(other.best).provenance["distillation"]["same_split"] is False
+    assert any("teacher's recorded split differs" in n for n in notes.notes)
+
+
+def test_resume_refuses_a_different_teacher(teacher_onnx, synthetic_96, tmp_path):
+    class StopBefore2(SilentProgress):
+        def epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    config = tiny_config(synthetic_96, tmp_path / "run", epochs=2, teacher=teacher_onnx, distill=0.5)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, StopBefore2())
+    other = train(tiny_config(synthetic_96, tmp_path / "t2", epochs=1))
+    other_onnx = export_checkpoint(other.best, tmp_path / "other.onnx").path
+    with pytest.raises(DataError, match="teacher's targets differ"):
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, teacher=other_onnx, distill=0.5), resume=True)
+    with pytest.raises(DataError, match=r"settings differ from the saved run \(distill\)"):
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2), resume=True)
+    assert len(train(config, resume=True).history) == 2
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"teacher": "t.onnx"}, "needs a distillation weight > 0"),
+    ({"distill": 0.5}, "needs a distillation weight > 0, and a weight needs a --teacher"),
+    ({"teacher": "t.onnx", "distill": 1.5}, "must be in \\[0, 1\\]"),
+])
+def test_inconsistent_distillation_settings_are_refused(tmp_path, changes, message):
+    with pytest.raises(DataError, match=message):
+        tiny_config(tmp_path, tmp_path / "run", **changes)
+
+
+def test_command_line_distils_and_names_a_missing_teacher(teacher_onnx, synthetic_600, tmp_path):
+    def run(*extra):
+        return CliRunner().invoke(main, ["train", "--data", str(synthetic_600), "--epochs", "1",
+                                         "--widths", "8,16,32,64", "--threads", "2", *map(str, extra)])
+
+    ok = run("--out", tmp_path / "ok", "--teacher", teacher_onnx, "--distill-weight", 0.3)
+    assert ok.exit_code == 0, ok.output
+    assert "teacher: scoring" in ok.output
+    assert load_model_checkpoint(tmp_path / "ok" / "best.pt").provenance["distillation"]["weight"] == 0.3
+    missing = run("--out", tmp_path / "missing", "--teacher", tmp_path / "nope.onnx")
+    assert missing.exit_code == 1 and "nope.onnx: no such file" in missing.output
+
