@@ -27,11 +27,12 @@ from typing import BinaryIO, NoReturn
 import numpy as np
 
 from hcd_edge.errors import DataError
-from hcd_edge.score.rows import ROW_STATUSES, RowBatch, RowStatus, engine_rows
+from hcd_edge.score.rows import ROW_STATUSES, RowBatch, RowStatus
 
 PARTIAL_VERSION = 2
 FSYNC_SECONDS = 2.0  # a flush reaches the OS at once (survives a kill); fsync guards power loss
 _KEYS = frozenset({"path", "p", "status"})
+_LINE_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per line
 
 
 def partial_path(out: Path) -> Path:
@@ -80,11 +81,10 @@ class PartialLog:
         fh.seek(end)
         return cls(path, fh), done
 
-    def append(self, batch) -> None:
-        """Add one pipeline batch (paths, probabilities, statuses) and hand it to the OS."""
-        if not len(batch):
+    def append(self, rows: RowBatch) -> None:
+        """Add the rows of one pipeline batch (see engine_rows) and hand them to the OS."""
+        if not len(rows):
             return
-        rows = engine_rows(batch.paths, batch.probabilities, batch.statuses)
         self._fh.write(batch_line(rows))
         self._fh.flush()
         self.rows_written += len(rows)
@@ -105,7 +105,7 @@ def batch_line(rows: RowBatch) -> bytes:
     if (rows.statuses != 0).any():
         p = [x if x >= 0 else None for x in p]
     record = {"path": rows.paths, "p": p, "status": rows.statuses.tolist()}
-    return (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
+    return (_LINE_ENCODER.encode(record) + "\n").encode("ascii")
 
 
 def read_partial(path: Path, key: RunKey | None = None) -> tuple[set[str], int]:

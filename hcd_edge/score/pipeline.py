@@ -95,7 +95,7 @@ class StageSeconds:
     copy: float = 0.0  # host<->device copies (GPU backends; 0 on CPU)
     inference: float = 0.0  # engine compute
     write: float = 0.0  # rows appended to the partial log (filled in by the caller)
-    render: float = 0.0  # output files formatted from the log (filled in by the caller)
+    render: float = 0.0  # output files formatted, live or from the log (filled in by the caller)
     wait: float = 0.0  # caller blocked waiting for a decoded slot (decode not hidden)
 
     def to_dict(self) -> dict:

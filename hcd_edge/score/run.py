@@ -8,7 +8,6 @@ file an uninterrupted run writes.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import math
 import os
@@ -27,8 +26,8 @@ from hcd_edge.errors import DataError, UsageError, describe_os_error
 from hcd_edge.manifest import Manifest
 from hcd_edge.output_lock import output_lock
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.output import OutputFormat, OutputWriter, output_paths
-from hcd_edge.score.partial import PartialLog, RunKey, iter_partial_batches, partial_path
+from hcd_edge.score.output import OutputFormat, output_paths
+from hcd_edge.score.partial import PartialLog, RunKey, partial_path
 from hcd_edge.score.pipeline import (
     DEFAULT_BATCH,
     DEFAULT_SLOTS,
@@ -36,15 +35,14 @@ from hcd_edge.score.pipeline import (
     PipelineConfig,
     ScoringPipeline,
 )
-from hcd_edge.score.rows import Counts, RowBatch, coalesced, duplicate_rows, format_rows
+from hcd_edge.score.render import LiveRender, RenderPlan
+from hcd_edge.score.rows import Counts, engine_rows
 from hcd_edge.score.sources import InputPaths, check_duplicates, list_inputs, patch_ref
 from hcd_edge.score.targets import check_partial_slot, check_targets
 from hcd_edge.score.tta import Tta
 
 if TYPE_CHECKING:
     from hcd_edge.distributed.pool import RayOptions
-
-_RENDER_CHUNK = 4096  # rows formatted at a time: numpy work per call amortized, memory bounded
 
 SCORE_TASK = "scoring"
 
@@ -165,7 +163,7 @@ def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
     with contextlib.closing(_open_runner(request, engine, progress)) as runner:
         log, done = _open_log(partial, key, request.resume)
-        run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress)
+        run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress, live=keep)
         try:
             return run.execute(runner, list_seconds)
         except BaseException as exc:
@@ -286,12 +284,17 @@ class _Run:
 
     def __init__(self, request: ScoreRequest, engine: _Engine, inputs: InputPaths,
                  duplicates: dict[int, int], threshold: float, log: PartialLog, done: set[str],
-                 progress: ProgressReporter):
+                 progress: ProgressReporter, *, live: bool = True):
         self.request, self.engine, self.inputs = request, engine, inputs
         self.duplicates = duplicates  # position -> position of the scored path with that id
         self.threshold, self.log, self.done, self.progress = threshold, log, done, progress
         self.resumed = sum(p in done for p in inputs.paths) if done else 0
         self.saved = self.resumed
+        self.plan = RenderPlan(inputs.paths, duplicates, threshold, request.out, request.fmt)
+        # Live rendering: a fresh run into files (a stream gets its rows once all are scored;
+        # a resumed run's outputs also hold the earlier run's rows, which only the log has).
+        self.live = live and not done
+        self.render: LiveRender | None = None
 
     def execute(self, runner: _Runner, list_seconds: float = 0.0) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
@@ -312,7 +315,7 @@ class _Run:
             self.progress.finish(SCORE_TASK)
         write_began = time.perf_counter()
         counts, outputs = self._finish()
-        pipeline.times.render += time.perf_counter() - write_began
+        pipeline.times.render += time.perf_counter() - write_began + (self.render.seconds if self.render else 0.0)
         wall = time.perf_counter() - began
         summary = self._summary(runner, pipeline, counts, outputs, wall)
         if request.summary is not None:
@@ -329,75 +332,40 @@ class _Run:
         return (p for i, p in enumerate(paths) if i not in skip and p not in done)
 
     def _score(self, pipeline: BatchPipeline) -> None:
+        self.render = LiveRender(self.plan) if self.live else None
         writer = _LogWriter(self._save, pipeline.times)
         try:
-            for result in pipeline.run(self._todo()):
-                writer.put(result)  # logged by the writer thread while the engine runs the next
-        finally:
-            writer.close()
+            try:
+                for result in pipeline.run(self._todo()):
+                    writer.put(result)  # logged by the writer thread while the engine runs the next
+            finally:
+                writer.close()
+        except BaseException:
+            if self.render is not None:
+                self.render.abort()
+            raise
         self.progress.advance(SCORE_TASK, len(self.duplicates))
 
     def _save(self, result) -> None:
-        self.log.append(result)
+        rows = engine_rows(result.paths, result.probabilities, result.statuses)
+        self.log.append(rows)
+        if self.render is not None:
+            self.render.put(rows)
         self.saved += len(result)
         self.progress.advance(SCORE_TASK, len(result))
 
     def _finish(self) -> tuple[Counts, list[Path]]:
         self.log.close()
-        path, out, fmt = self.log.path, self.request.out, self.request.fmt
-        try:  # the usual case: the log is in input order, so the outputs stream from it
-            counts = self._write(self._streamed(), out, fmt)
-        except _OutOfOrder:  # resumed with other inputs (files added or removed): sort in memory
-            counts = self._write(_in_order(self), out, fmt)
-        path.unlink()
-        return counts, output_paths(out, fmt)
-
-    def _write(self, batches: Iterator[RowBatch], out: Path, fmt: OutputFormat) -> Counts:
-        counts = Counts()
-        with OutputWriter.open(out, fmt) as writer:
-            for batch in coalesced(batches, _RENDER_CHUNK):
-                rows = format_rows(batch, self.threshold)
-                counts.add(rows)
-                writer.write(rows)
-        return counts
-
-    def _streamed(self) -> Iterator[RowBatch]:
-        """Rows in input order from a log in input order: its batches with duplicates merged in."""
-        paths, dups = self.inputs.paths, self.duplicates
-        dup_positions = sorted(dups)
-        position = 0
-        for logged in iter_partial_batches(self.log.path):
-            taken = 0
-            while taken < len(logged):
-                position, repeats = self._repeats_at(position, dup_positions)
-                if repeats is not None:
-                    yield repeats
-                following = bisect.bisect_left(dup_positions, position)
-                stop = dup_positions[following] if following < len(dup_positions) else len(paths)
-                count = min(len(logged) - taken, stop - position)
-                if count <= 0 or paths[position : position + count] != logged.paths[taken : taken + count]:
-                    raise _OutOfOrder
-                yield logged if count == len(logged) else logged.part(taken, taken + count)
-                taken += count
-                position += count
-        position, repeats = self._repeats_at(position, dup_positions)
-        if repeats is not None:
-            yield repeats
-        if position != len(paths):
-            raise _OutOfOrder
-
-    def _repeats_at(self, position: int, dup_positions: list[int]) -> tuple[int, RowBatch | None]:
-        """(position after the run of duplicates starting at position, their rows or None)."""
-        if position not in self.duplicates:
-            return position, None
-        first = bisect.bisect_left(dup_positions, position)
-        last = first
-        while last < len(dup_positions) and dup_positions[last] == position + (last - first):
-            last += 1
-        run = dup_positions[first:last]
-        paths = self.inputs.paths
-        rows = duplicate_rows([paths[i] for i in run], [paths[self.duplicates[i]] for i in run])
-        return position + len(run), rows
+        try:
+            counts = self.render.finish() if self.render is not None else None
+        except BaseException:  # Ctrl-C while waiting: the log keeps every row for --resume
+            if self.render is not None:
+                self.render.abort()
+            raise
+        if counts is None:  # resumed, a stream, or live rendering failed: from the log's rows
+            counts = self.plan.from_log(self.log.path)
+        self.log.path.unlink()
+        return counts, output_paths(self.request.out, self.request.fmt)
 
     def _summary(self, runner: _Runner, pipeline: BatchPipeline, counts: Counts,
                  outputs: list[Path], wall: float) -> dict:
@@ -476,33 +444,3 @@ class _LogWriter:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 self._error = exc
             self._times.write += time.perf_counter() - began
-
-
-class _OutOfOrder(Exception):
-    """The partial file's rows are not in the order of the inputs."""
-
-
-def _in_order(run: _Run) -> Iterator[RowBatch]:
-    """Rows in input order from a log in any order, held in memory (a resume of other inputs)."""
-    logged: dict[str, tuple[int, int]] = {}
-    for batch in iter_partial_batches(run.log.path):
-        logged.update(zip(batch.paths, zip(batch.millionths.tolist(), batch.statuses.tolist())))
-    paths = run.inputs.paths
-    for start in range(0, len(paths), _RENDER_CHUNK):
-        stop = min(start + _RENDER_CHUNK, len(paths))
-        yield from _rows_from(run, logged, start, stop)
-
-
-def _rows_from(run: _Run, logged: dict[str, tuple[int, int]], start: int, stop: int) -> Iterator[RowBatch]:
-    import numpy as np
-
-    paths = run.inputs.paths
-    for position in range(start, stop):
-        path = paths[position]
-        if position in run.duplicates:
-            yield duplicate_rows([path], [paths[run.duplicates[position]]])
-            continue
-        if path not in logged:
-            raise DataError(f"{run.log.path} lacks the row of {path}: was it edited during the run?")
-        p, status = logged[path]
-        yield RowBatch([path], np.array([p], dtype=np.int64), np.array([status], dtype=np.int32))

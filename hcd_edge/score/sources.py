@@ -186,7 +186,7 @@ def _walk(folder: str, recursive: bool) -> Sequence[str]:
     """Patch paths under folder in path order: names sorted per folder, subfolders in place."""
     prefix = "" if folder == "." else folder.rstrip("/") + "/"
     names = os.listdir(folder)  # names only: no object, no stat per entry
-    patches = [n for n in names if _is_patch_name(n)]
+    patches = [n for n in names if n.endswith(PATCH_SUFFIXES) or _is_patch_name(n)]  # inline: 300,000 calls
     folders = []
     if recursive and len(patches) < len(names):
         folders = [n for n in names if not _is_patch_name(n) and _is_folder(prefix + n)]
@@ -255,6 +255,8 @@ def _described(paths: Sequence[str]) -> InputPaths:
 
 
 def _one_suffix(paths: Sequence[str], chunk: int = 8192) -> bool:
+    if isinstance(paths, FolderPaths):
+        paths = paths.names  # same suffixes, without building each path
     if not paths:
         return True
     suffix = "." + paths[0].rpartition(".")[2]

@@ -20,6 +20,7 @@ from hcd_edge.errors import DataError, UsageError
 from hcd_edge.output_lock import lock_path
 from hcd_edge.score.output import OutputFormat, check_output_path, errors_path
 from hcd_edge.score.partial import partial_path
+from hcd_edge.score.sources import FolderPaths
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ def _hard_linked(path: Path) -> bool:
 def _check_patches(targets: dict[str, str], patches: Iterable[str]) -> None:
     folders: dict[str, str] = {}  # folder as given -> resolved
     names = {os.path.basename(t) for t in targets}
+    if isinstance(patches, FolderPaths):  # one folder: only the targets' names can clash
+        patches = [patches.prefix + n for n in sorted(names.intersection(patches.names))]
     for patch in patches:
         folder, _, name = patch.rpartition("/")
         if name not in names:

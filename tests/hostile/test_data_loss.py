@@ -15,6 +15,7 @@ import pytest
 
 from hcd_edge.atomic import atomic_text, write_text_atomic
 from hcd_edge.manifest import read_manifest, write_manifest
+from hcd_edge.score.sources import FolderPaths
 from tests.hostile.conftest import N_PATCHES
 from tests.hostile.helpers import assert_clean, cli, snapshot
 
@@ -69,6 +70,10 @@ def test_an_existing_out_is_checked_against_many_inputs_without_a_stat_per_input
     assert len(calls) < 10
     with pytest.raises(targets.UsageError, match="would be overwritten"):
         targets.check_not_inputs([("--out", out)], [], [*patches, str(out)])
+    names = [f"p{i:05d}.tif" for i in range(5000)]  # one folder's inputs, as a folder argument gives them
+    targets.check_not_inputs([("--out", out)], [], FolderPaths(f"{tmp_path}/", names))
+    with pytest.raises(targets.UsageError, match="would be overwritten"):
+        targets.check_not_inputs([("--out", out)], [], FolderPaths(f"{tmp_path}/", [*names, "scores.csv"]))
 
 
 def test_out_that_is_an_input_list_is_refused(patches, engine, tmp_path):

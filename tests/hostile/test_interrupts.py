@@ -163,7 +163,7 @@ def test_ctrl_c_mid_run_keeps_the_rows_and_names_the_partial_file(many, engine, 
 
 
 def test_ctrl_c_while_writing_the_output_keeps_the_rows_for_resume(patches, engine, tmp_path, monkeypatch):
-    from hcd_edge.score import run
+    from hcd_edge.score import render
 
     whole = tmp_path / "whole.csv"
     assert_clean(cli("score", patches, "--engine", engine, "--out", whole), 0)
@@ -173,7 +173,7 @@ def test_ctrl_c_while_writing_the_output_keeps_the_rows_for_resume(patches, engi
 
     out = tmp_path / "s.csv"
     with monkeypatch.context() as patch:
-        patch.setattr(run.OutputWriter, "open", interrupted)
+        patch.setattr(render.OutputWriter, "open", interrupted)  # live, then from the log
         result = cli("score", patches, "--engine", engine, "--out", out)
     assert_clean(result, 130, f"{N_PATCHES} of {N_PATCHES} rows saved in {partial_path(out)}", "--resume")
     assert_clean(cli("score", patches, "--engine", engine, "--out", out, "--resume"), 0)

@@ -48,6 +48,7 @@ def test_resume_after_ctrl_c_writes_the_uninterrupted_files(tmp_path, messy_fold
     stop = interrupted(monkeypatch, 2, messy_folder, out, engine_dir, fmt=fmt)
     assert stop.saved == 8 and stop.partial == partial_path(out)
     assert not out.exists() and partial_path(out).exists()
+    assert not list(tmp_path.glob(".resumed.out*.tmp"))  # the live render dropped its temporary file
     resumed = score(request(messy_folder, out, engine_dir, fmt=fmt, resume=True))
     assert resumed.resumed == 8 and resumed.summary["counts"]["resumed"] == 8
     for a, b in zip(whole.outputs, resumed.outputs, strict=True):

@@ -171,11 +171,11 @@ def test_engine_that_cannot_open_leaves_no_output_and_no_partial(tmp_path, good_
 
 def test_outputs_stream_from_the_partial_file_without_sorting_in_memory(tmp_path, messy_folder,
                                                                       engine_dir, monkeypatch):
-    import hcd_edge.score.run as score_module
+    from hcd_edge.score.render import RenderPlan
 
     def never(*args):
         raise AssertionError("rows were loaded into memory to be sorted")
 
-    monkeypatch.setattr(score_module, "_in_order", never)
+    monkeypatch.setattr(RenderPlan, "_sorted", never)
     result, out = run(tmp_path, [messy_folder], engine_dir, recursive=True, batch=3)
     assert result.counts.total == 17 and len(read_csv(out)) == 17
