@@ -13,6 +13,7 @@ the link: its target is replaced.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
@@ -53,6 +54,22 @@ def replace_path(target: Path) -> Path:
     """The path a FILE target's rename lands on: a symbolic link's final target, else target."""
     target = Path(target)
     return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def remove_leftover_temporaries(target: Path) -> int:
+    """Delete the temporary files that killed writers of `target` left beside it; how many.
+
+    Call it only while holding the target's lock (hcd_edge.output_lock): no live writer then
+    owns one. The names are those atomic_path makes: .NAME.XXXXXXXX.tmp (mkstemp's 8 characters).
+    """
+    final = replace_path(target)
+    folder = final.parent if str(final.parent) else Path(".")
+    removed = 0
+    for path in folder.glob(f".{glob.escape(final.name)}.{'?' * 8}.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager

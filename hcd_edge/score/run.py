@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from hcd_edge.atomic import remove_leftover_temporaries
 from hcd_edge.backends.base import Executor
 from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError, UsageError, describe_os_error
 from hcd_edge.manifest import Manifest
 from hcd_edge.output_lock import output_lock
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.output import OutputFormat, output_paths
+from hcd_edge.score.output import OutputFormat, errors_path, output_paths
 from hcd_edge.score.partial import PartialLog, RunKey, partial_path
 from hcd_edge.score.pipeline import (
     DEFAULT_BATCH,
@@ -157,6 +158,10 @@ def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep
             f"{partial} holds rows of an interrupted run: add --resume to finish it, or delete "
             "it to start over"
         )
+    if keep and request.resume and partial.exists():  # a killed run's live outputs, half written
+        kaggle = request.fmt is OutputFormat.KAGGLE
+        for output in [request.out, *([errors_path(request.out)] if kaggle else [])]:
+            remove_leftover_temporaries(output)
     duplicates = {} if inputs.ids_unique else dict(check_duplicates(inputs.paths))
     engine = _resolve_engine(request, inputs, duplicates, progress)
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold

@@ -120,3 +120,15 @@ def test_resume_after_files_were_added_still_writes_every_row_in_path_order(tmp_
     fresh = score(request(folder, tmp_path / "fresh.csv", engine_dir))
     assert resumed.resumed == 7 and resumed.counts.total == fresh.counts.total == 45
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
+
+
+def test_resume_removes_the_temporary_outputs_a_killed_run_left(tmp_path, messy_folder, engine_dir, monkeypatch):
+    out = tmp_path / "k.csv"
+    interrupted(monkeypatch, 2, messy_folder, out, engine_dir, fmt=OutputFormat.KAGGLE)
+    # a kill (unlike Ctrl-C) leaves the live render's temporary files behind
+    leftovers = [tmp_path / ".k.csv.a1b2c3d4.tmp", tmp_path / ".k.csv.errors.csv.zz_9xy01.tmp"]
+    others = [tmp_path / ".k.csv.notmine.tmp", tmp_path / "k.csv.a1b2c3d4.tmp", tmp_path / ".j.csv.a1b2c3d4.tmp"]
+    for path in leftovers + others:
+        path.write_text("half a file")
+    score(request(messy_folder, out, engine_dir, fmt=OutputFormat.KAGGLE, resume=True))
+    assert not any(p.exists() for p in leftovers) and all(p.exists() for p in others)
