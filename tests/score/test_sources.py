@@ -135,3 +135,28 @@ def test_a_list_file_that_leaves_its_folder_is_held_in_full_in_path_order(tmp_pa
     paths = list_inputs([listing]).paths
     assert not isinstance(paths, FolderPaths)
     assert list(paths) == [f"{tmp_path}/a/x.tif", f"{tmp_path}/b/x.tif"]
+
+
+def test_names_in_one_folder_are_found_with_string_wide_operations():
+    from hcd_edge.score.sources import _names_in
+
+    assert _names_in("/d/", ["/d/a.tif", "/d/b.tif"]) == ["a.tif", "b.tif"]
+    assert _names_in("/d/", []) == []
+    assert _names_in("", ["a.tif", "b.tif"]) == ["a.tif", "b.tif"]
+    assert _names_in("/d/", ["/d/a.tif", "/d/sub/b.tif"]) is None  # a subfolder
+    assert _names_in("/d/", ["/d/a.tif", "/e/b.tif"]) is None  # another folder
+    assert _names_in("/d/", ["/d/a.tif", "/e/d/b.tif"]) is None  # the prefix, but not at the start
+    assert _names_in("/d/", ["/d/a\n/d/b.tif"]) is None  # a newline inside a path
+    assert _names_in("", ["a.tif", "s/b.tif"]) is None
+
+
+def test_a_folder_with_other_files_and_upper_case_suffixes_keeps_only_patches(tmp_path):
+    for name in ("b.tif", "A.TIF", "c.Tiff", "notes.txt", "d.tiff", "e.tif.bak"):
+        (tmp_path / name).write_bytes(b"")
+    assert list_inputs([tmp_path]).paths.names == ["A.TIF", "b.tif", "c.Tiff", "d.tiff"]
+
+
+def test_a_list_mixing_relative_absolute_blank_and_comment_lines_in_one_chunk(tmp_path):
+    (tmp_path / "l.txt").write_text(f"a.tif\n{tmp_path}/b.tif\n\n  # note\nsub/c.tif\n  d.tif  \n")
+    assert read_list_paths(str(tmp_path / "l.txt")) == [f"{tmp_path}/{n}" for n in ("a.tif", "b.tif", "sub/c.tif",
+                                                                                   "d.tif")]
