@@ -38,8 +38,8 @@ class TrainConfig:
     holdout: int = 0  # patches kept out of training and checkpoint choice, scored at the end; 0 = none
     holdout_from: Path | None = None  # draw the holdout from this --data folder only; None = from all
     label_smoothing: float = 0.0  # train against targets y * (1 - s) + s / 2
-    teacher: Path | None = None  # ONNX model whose 8-view TTA probabilities the student also learns
-    distill: float = 0.0  # weight of the teacher's probabilities in the target; > 0 exactly with a teacher
+    teachers: tuple[Path, ...] = ()  # ONNX models whose mean 8-view TTA probability the student also learns
+    distill: float = 0.0  # weight of the teachers' probability in the target; > 0 exactly with teachers
     split: SplitKind = SplitKind.STRATIFIED
     balance: Balance = Balance.NONE
     augment: Augment = field(default_factory=Augment)
@@ -55,13 +55,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         data = (Path(self.data),) if isinstance(self.data, (str, Path)) else tuple(Path(d) for d in self.data)
         object.__setattr__(self, "data", data)
-        if self.teacher is not None:
-            object.__setattr__(self, "teacher", Path(self.teacher))
+        object.__setattr__(self, "teachers", tuple(Path(t) for t in self.teachers))
         checks = [(len(data) >= 1, "give at least one --data"), (self.holdout >= 0, "holdout must be >= 0"),
                   (0.0 <= self.label_smoothing < 1.0, "label smoothing must be in [0, 1)"),
                   (self.holdout_from is None or self.holdout > 0, "--holdout-from needs --holdout N"),
                   (0.0 <= self.distill <= 1.0, "the distillation weight must be in [0, 1]"),
-                  ((self.teacher is None) == (self.distill == 0.0),
+                  ((not self.teachers) == (self.distill == 0.0),
                    "a --teacher needs a distillation weight > 0, and a weight needs a --teacher"),
                   (self.epochs >= 1, "epochs must be >= 1"), (self.batch_size >= 2, "batch size must be >= 2"),
                   (self.lr > 0, "the learning rate must be positive"),
@@ -86,7 +85,7 @@ class TrainConfig:
         d = asdict(self)
         d.update(data=[str(p) for p in self.data], out=str(self.out),
                  holdout_from=str(self.holdout_from) if self.holdout_from else None, model=self.model.to_dict(),
-                 teacher=str(self.teacher) if self.teacher else None,
+                 teachers=[str(t) for t in self.teachers],
                  schedule=self.schedule.value, split=self.split.value, balance=self.balance.value,
                  weights=str(self.weights) if self.weights else None)
         return d
@@ -94,7 +93,7 @@ class TrainConfig:
     def resume_key(self) -> dict:
         """The fields a resumed run must share with the run it continues."""
         d = self.to_dict()
-        for name in ("out", "threads", "command", "data", "holdout_from", "teacher"):  # teacher: by its targets
+        for name in ("out", "threads", "command", "data", "holdout_from", "teachers"):  # teachers: by their targets
             d.pop(name)
         return d
 

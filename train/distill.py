@@ -1,13 +1,15 @@
-"""Distillation targets: a teacher ONNX model's 8-view TTA probabilities for the training patches.
+"""Distillation targets: teacher ONNX models' 8-view TTA probabilities for the training patches.
 
 The student trains against (1 - w) * label + w * teacher (binary cross-entropy is linear in its
 target, so this is the weighted sum of the two losses). The teacher averages the dihedral group,
-which the student then learns to reproduce from one view: TTA's gain at one view's cost.
+and several teachers are averaged (an ensemble), which the student then learns to reproduce
+from one view: the ensemble's and TTA's gain at one model's and one view's cost.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +26,10 @@ SPLIT_KEYS = ("kind", "seed", "val_fraction", "n_train", "n_val", "n_holdout", "
 class Teacher:
     """Soft targets for the training patches, in training-row order."""
 
-    path: Path
-    sha256: str  # of the teacher file: recorded in provenance
-    probs: np.ndarray  # (N,) float32 TTA probabilities
-    same_split: bool  # the teacher's recorded split equals the student's (no holdout leak)
+    paths: tuple[Path, ...]
+    sha256: tuple[str, ...]  # of each teacher file: recorded in provenance
+    probs: np.ndarray  # (N,) float32 TTA probabilities, averaged over the teachers
+    same_split: bool  # every teacher's recorded split equals the student's (no holdout leak)
 
     @property
     def fingerprint(self) -> str:
@@ -36,22 +38,27 @@ class Teacher:
 
     def provenance(self, weight: float) -> dict:
         """What goes into the student's metadata."""
-        return {"teacher": self.path.name, "teacher_sha256": self.sha256, "weight": weight,
-                "targets": "8-view dihedral TTA probabilities", "same_split": self.same_split}
+        return {"teachers": [p.name for p in self.paths], "teacher_sha256": list(self.sha256),
+                "weight": weight, "targets": "8-view dihedral TTA probabilities, averaged over the teachers",
+                "same_split": self.same_split}
 
 
-def load_teacher(path: Path, train: PatchArrays, split: dict, *, threads: int | None = None) -> Teacher:
-    """Score the training patches with the teacher (ONNX Runtime FP32, 8 dihedral views averaged)."""
+def load_teacher(paths: Sequence[Path], train: PatchArrays, split: dict, *, threads: int | None = None) -> Teacher:
+    """Score the training patches with each teacher (ONNX Runtime FP32, 8 dihedral views) and average."""
     from hcd_edge.train.compare import VIEWS, onnx_probabilities
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"--teacher {path}: no such file (give an ONNX model, e.g. from hcd-edge export)")
-    teacher_split = read_model_info(path).provenance.get("split") or {}
-    views = [onnx_probabilities(path, train, view=k, threads=threads) for k in range(VIEWS)]
-    probs = np.mean(views, axis=0).astype(np.float32)
-    same = all(teacher_split.get(k) == split.get(k) for k in SPLIT_KEYS)
-    return Teacher(path, _sha256(path), probs, same)
+    paths = tuple(Path(p) for p in paths)
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"--teacher {path}: no such file (give an ONNX model, e.g. from hcd-edge export)")
+    per_teacher = []
+    for path in paths:
+        views = [onnx_probabilities(path, train, view=k, threads=threads) for k in range(VIEWS)]
+        per_teacher.append(np.mean(views, axis=0))
+    splits = [read_model_info(p).provenance.get("split") or {} for p in paths]
+    same = all(s.get(k) == split.get(k) for s in splits for k in SPLIT_KEYS)
+    probs = np.mean(per_teacher, axis=0).astype(np.float32)
+    return Teacher(paths, tuple(_sha256(p) for p in paths), probs, same)
 
 
 def soft_targets(labels, teacher, weight: float):

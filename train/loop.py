@@ -73,7 +73,7 @@ class _Run:
     progress: TrainProgress
     resume: dict | None  # last.pt's resume section when continuing a run
     ema: AveragedModel | None = None  # moving average of the weights, when config.ema > 0
-    teacher: Teacher | None = None  # distillation targets, when config.teacher is set
+    teacher: Teacher | None = None  # distillation targets, when config.teachers are set
 
     @property
     def eval_model(self) -> nn.Module:
@@ -116,13 +116,14 @@ def train(config: TrainConfig, progress: TrainProgress | None = None, *, resume:
 
 
 def _teacher(config: TrainConfig, data: Prepared, progress: TrainProgress) -> Teacher | None:
-    """The teacher's targets for the training patches (recorded in provenance), or None."""
-    if config.teacher is None:
+    """The teachers' targets for the training patches (recorded in provenance), or None."""
+    if not config.teachers:
         return None
-    progress.note(f"teacher: scoring {len(data.train)} training patches with {config.teacher} (8 views)")
-    teacher = load_teacher(config.teacher, data.train, data.provenance["split"], threads=config.threads)
+    names = ", ".join(str(t) for t in config.teachers)
+    progress.note(f"teacher: scoring {len(data.train)} training patches with {names} (8 views each)")
+    teacher = load_teacher(config.teachers, data.train, data.provenance["split"], threads=config.threads)
     if not teacher.same_split:
-        progress.note("warning: the teacher's recorded split differs from this run's; if it trained on "
+        progress.note("warning: a teacher's recorded split differs from this run's; if it trained on "
                       "this run's validation or holdout patches, their figures will be optimistic")
     data.provenance["distillation"] = teacher.provenance(config.distill)
     return teacher

@@ -64,10 +64,11 @@ def load_train_package():
               help="HED stain augmentation: scale each stain's density by 1 + U(-h, h) (e.g. 0.05); 0: off.")
 @click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Train against y * (1 - s) + s / 2 instead of 0/1 labels.")
-@click.option("--teacher", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Distil from this ONNX model: the target becomes (1 - w) * label + w * the teacher's "
-              "8-view TTA probability. Use a teacher trained on the same split (same --data, --seed, "
-              "--holdout, --val-fraction), or the holdout figures will be optimistic.")
+@click.option("--teacher", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="Distil from this ONNX model (repeat it for an ensemble): the target becomes "
+              "(1 - w) * label + w * the teachers' mean 8-view TTA probability. Use teachers trained "
+              "on the same split (same --data, --seed, --holdout, --val-fraction), or the holdout "
+              "figures will be optimistic.")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="w above: the weight of the teacher's probability in the target (with --teacher).")
 @click.option("--widths", type=IntListType(), default=None,
@@ -133,7 +134,7 @@ def _config(pkg, o: dict):
         data=tuple(o["data"]), out=o["out"], model=model, epochs=o["epochs"], batch_size=o["batch_size"],
         lr=o["lr"], weight_decay=o["weight_decay"], schedule=pkg.Schedule(o["schedule"]),
         patience=o["patience"], seed=o["seed"], val_fraction=o["val_fraction"], holdout=o["holdout"],
-        holdout_from=o["holdout_from"], label_smoothing=o["label_smoothing"], teacher=o["teacher"],
+        holdout_from=o["holdout_from"], label_smoothing=o["label_smoothing"], teachers=tuple(o["teacher"]),
         distill=o["distill_weight"] if o["teacher"] else 0.0,
         split=SplitKind(o["split"]), balance=Balance(o["balance"]),
         augment=Augment.off() if o["no_augment"] else Augment(shift=o["shift"], hed=o["hed"]),

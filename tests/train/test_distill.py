@@ -26,6 +26,25 @@ def teacher_onnx(trained_run, tmp_path_factory):
     return export_checkpoint(trained_run.best, tmp_path_factory.mktemp("teacher") / "teacher.onnx").path
 
 
+@pytest.fixture(scope="module")
+def second_teacher(synthetic_600, tmp_path_factory):
+    """Another teacher on the same split: one epoch of the tiny model, exported."""
+    folder = tmp_path_factory.mktemp("second")
+    run = train(tiny_config(synthetic_600, folder / "run", epochs=1))
+    return export_checkpoint(run.best, folder / "second.onnx").path
+
+
+def test_several_teachers_give_the_mean_of_their_targets(teacher_onnx, second_teacher, synthetic_600, tmp_path):
+    data = prepare_data(tiny_config(synthetic_600, tmp_path))
+    split = data.provenance["split"]
+    one, two = (load_teacher([t], data.train, split, threads=2) for t in (teacher_onnx, second_teacher))
+    both = load_teacher([teacher_onnx, second_teacher], data.train, split, threads=2)
+    np.testing.assert_allclose(both.probs, (one.probs + two.probs) / 2, atol=1e-6)
+    assert np.abs(one.probs - two.probs).max() > 0.05  # two different teachers
+    assert [p.name for p in both.paths] == ["teacher.onnx", "second.onnx"] and both.same_split
+    assert both.provenance(0.5)["teachers"] == ["teacher.onnx", "second.onnx"]
+
+
 class _Notes(SilentProgress):
     def __init__(self):
         self.notes: list[str] = []
@@ -37,7 +56,7 @@ class _Notes(SilentProgress):
 def test_teacher_targets_are_its_tta_probabilities_as_torch_computes_them(trained_run, teacher_onnx,
                                                                           synthetic_600, tmp_path):
     data = prepare_data(tiny_config(synthetic_600, tmp_path))
-    teacher = load_teacher(teacher_onnx, data.train, data.provenance["split"], threads=2)
+    teacher = load_teacher([teacher_onnx], data.train, data.provenance["split"], threads=2)
     ckpt = load_model_checkpoint(trained_run.best)
     model = build_model(ckpt.model)
     model.load_state_dict(ckpt.state_dict)
@@ -59,9 +78,9 @@ def test_each_step_trains_against_the_blend_of_label_and_teacher(teacher_onnx, s
         return real_step(run, x, target, optimizer, scaler)
 
     monkeypatch.setattr(loop_module, "_step", spy)
-    config = tiny_config(synthetic_600, tmp_path / "run", epochs=1, teacher=teacher_onnx, distill=weight)
+    config = tiny_config(synthetic_600, tmp_path / "run", epochs=1, teachers=(teacher_onnx,), distill=weight)
     data = prepare_data(config)
-    probs = load_teacher(teacher_onnx, data.train, data.provenance["split"], threads=2).probs
+    probs = load_teacher([teacher_onnx], data.train, data.provenance["split"], threads=2).probs
     train(config)
     allowed = (1 - weight) * data.train.labels + weight * probs.astype(np.float64)
     got = torch.cat(seen).numpy()
@@ -72,13 +91,13 @@ def test_each_step_trains_against_the_blend_of_label_and_teacher(teacher_onnx, s
 
 def test_provenance_records_the_teacher_and_warns_when_its_split_differs(teacher_onnx, synthetic_600,
                                                                         synthetic_96, tmp_path):
-    same = train(tiny_config(synthetic_600, tmp_path / "same", epochs=1, teacher=teacher_onnx,
+    same = train(tiny_config(synthetic_600, tmp_path / "same", epochs=1, teachers=(teacher_onnx,),
                              distill=0.5))
     record = load_model_checkpoint(same.best).provenance["distillation"]
-    assert record["teacher"] == "teacher.onnx" and record["weight"] == 0.5 and record["same_split"] is True
-    assert len(record["teacher_sha256"]) == 64
+    assert record["teachers"] == ["teacher.onnx"] and record["weight"] == 0.5 and record["same_split"] is True
+    assert len(record["teacher_sha256"][0]) == 64
     notes = _Notes()
-    other = train(tiny_config(synthetic_96, tmp_path / "other", epochs=1, teacher=teacher_onnx, distill=0.5),
+    other = train(tiny_config(synthetic_96, tmp_path / "other", epochs=1, teachers=(teacher_onnx,), distill=0.5),
                   notes)
     assert load_model_checkpoint(other.best).provenance["distillation"]["same_split"] is False
     assert any("teacher's recorded split differs" in n for n in notes.notes)
@@ -90,22 +109,22 @@ def test_resume_refuses_a_different_teacher(teacher_onnx, synthetic_96, tmp_path
             if epoch == 2:
                 raise KeyboardInterrupt
 
-    config = tiny_config(synthetic_96, tmp_path / "run", epochs=2, teacher=teacher_onnx, distill=0.5)
+    config = tiny_config(synthetic_96, tmp_path / "run", epochs=2, teachers=(teacher_onnx,), distill=0.5)
     with pytest.raises(KeyboardInterrupt):
         train(config, StopBefore2())
     other = train(tiny_config(synthetic_96, tmp_path / "t2", epochs=1))
     other_onnx = export_checkpoint(other.best, tmp_path / "other.onnx").path
     with pytest.raises(DataError, match="teacher's targets differ"):
-        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, teacher=other_onnx, distill=0.5), resume=True)
+        train(tiny_config(synthetic_96, tmp_path / "run", epochs=2, teachers=(other_onnx,), distill=0.5), resume=True)
     with pytest.raises(DataError, match=r"settings differ from the saved run \(distill\)"):
         train(tiny_config(synthetic_96, tmp_path / "run", epochs=2), resume=True)
     assert len(train(config, resume=True).history) == 2
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"teacher": "t.onnx"}, "needs a distillation weight > 0"),
+    ({"teachers": ("t.onnx",)}, "needs a distillation weight > 0"),
     ({"distill": 0.5}, "needs a distillation weight > 0, and a weight needs a --teacher"),
-    ({"teacher": "t.onnx", "distill": 1.5}, "must be in \\[0, 1\\]"),
+    ({"teachers": ("t.onnx",), "distill": 1.5}, "must be in \\[0, 1\\]"),
 ])
 def test_inconsistent_distillation_settings_are_refused(tmp_path, changes, message):
     with pytest.raises(DataError, match=message):
@@ -117,10 +136,11 @@ def test_command_line_distils_and_names_a_missing_teacher(teacher_onnx, syntheti
         return CliRunner().invoke(main, ["train", "--data", str(synthetic_600), "--epochs", "1",
                                          "--widths", "8,16,32,64", "--threads", "2", *map(str, extra)])
 
-    ok = run("--out", tmp_path / "ok", "--teacher", teacher_onnx, "--distill-weight", 0.3)
+    ok = run("--out", tmp_path / "ok", "--teacher", teacher_onnx, "--teacher", teacher_onnx, "--distill-weight", 0.3)
     assert ok.exit_code == 0, ok.output
     assert "teacher: scoring" in ok.output
-    assert load_model_checkpoint(tmp_path / "ok" / "best.pt").provenance["distillation"]["weight"] == 0.3
+    record = load_model_checkpoint(tmp_path / "ok" / "best.pt").provenance["distillation"]
+    assert record["weight"] == 0.3 and record["teachers"] == ["teacher.onnx", "teacher.onnx"]
     missing = run("--out", tmp_path / "missing", "--teacher", tmp_path / "nope.onnx")
     assert missing.exit_code == 1 and "nope.onnx: no such file" in missing.output
 
