@@ -55,6 +55,7 @@ class _Job:
     folder: Path = Path(".")  # the engine folder being built (staged beside out)
     work: Path = Path(".")  # intermediate files (removed unless --keep-work)
     notes: list[str] = field(default_factory=list)
+    retried_for_accuracy: bool = False  # rebuilt with uint8 activations after the gate failed
 
     def note(self, message: str) -> None:
         """Keep the message for the result and show it now."""
@@ -83,10 +84,7 @@ def build_engine(request: BuildRequest, progress: ProgressReporter | None = None
     staging = Staging(job.out, request.force)
     with staging as folder, _work_folder(job) as work:
         job.folder, job.work = folder, work
-        model = _precision_pass(job, patches)
-        files = _compile(job, model)
-        manifest = _assemble(job, model, files)
-        _parity_gate(job, model, manifest, patches)
+        manifest = _build_and_gate(job, patches)
         staging.commit()
     return BuildResult(
         engine_dir=job.out,
@@ -95,6 +93,36 @@ def build_engine(request: BuildRequest, progress: ProgressReporter | None = None
         notes=job.notes,
         next_step=_next_step(job, manifest),
     )
+
+
+def _build_and_gate(job: _Job, patches: PatchPlan) -> Manifest:
+    """Precision pass, compile, manifest, parity gate; once more with uint8 activations when the
+    symmetric form was chosen for speed and failed the gate (the more accurate form after ReLU)."""
+    model = _precision_pass(job, patches)
+    files = _compile(job, model)
+    manifest = _assemble(job, model, files)
+    try:
+        _parity_gate(job, model, manifest, patches)
+    except ParityGateError as failure:
+        if not _may_retry_uint8(job, model):
+            raise
+        job.note(f"symmetric int8 activations, chosen for speed, failed the parity gate ({failure.args[0]}); "
+                 "building with uint8 activations, the more accurate form")
+        failed_report_path(job.out).unlink(missing_ok=True)
+        for item in job.folder.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        job.request = dataclasses.replace(job.request, activation_form=ActivationForm.UINT8.value)
+        job.retried_for_accuracy = True
+        return _build_and_gate(job, patches)
+    return manifest
+
+
+def _may_retry_uint8(job: _Job, model: _PrecisionModel) -> bool:
+    """True for an auto-chosen symmetric INT8 build that has not been retried yet."""
+    chosen = (model.quantization or {}).get("choice", {}).get("chosen")
+    return (job.precision is Precision.INT8 and chosen == "int8" and job.request.gate
+            and not job.retried_for_accuracy
+            and ActivationForm(job.request.activation_form) is ActivationForm.AUTO)
 
 
 def _prepare(request: BuildRequest, progress: ProgressReporter) -> _Job:
@@ -248,6 +276,9 @@ def _chosen_form(job: _Job, prepared: Path, inputs):
         rule = f"{job.plan.backend.title} requires symmetric int8 activations and weights"
         return SYMMETRIC_INT8, {"rule": rule}
     wanted = ActivationForm(job.request.activation_form)
+    if job.retried_for_accuracy:
+        return UINT8_ACTIVATIONS, {"rule": "symmetric int8 activations (chosen for speed) failed the "
+                                           "parity gate: uint8 activations", "chosen": "uint8"}
     if wanted is not ActivationForm.AUTO:
         form = UINT8_ACTIVATIONS if wanted is ActivationForm.UINT8 else SYMMETRIC_INT8
         return form, {"rule": f"--activation-form {wanted.value}"}

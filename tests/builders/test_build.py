@@ -318,3 +318,47 @@ def test_calibration_patches_can_be_handed_over_in_memory(patches, tmp_path):
     handed = type(given)(refs=given.refs, labels=None, source="patches handed over by the caller")
     result = build_engine(_request(patches, tmp_path / "eng", Precision.INT8, calib=handed))
     assert result.manifest.calibration["source"] == "patches handed over by the caller"
+
+
+def _symmetric_fails(monkeypatch, chosen="int8"):
+    """Make the speed measurement pick `chosen` and the gate fail every symmetric build."""
+    from hcd_edge.builders import build as build_module
+    from hcd_edge.builders.passes import qdq_choice
+    from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS
+
+    def choose(*args, **kwargs):
+        form = SYMMETRIC_INT8 if chosen == "int8" else UINT8_ACTIVATIONS
+        return form, {"measured_patches_per_s": {"uint8": 100.0, "int8": 200.0}, "timing_batch": 8,
+                      "chosen": chosen}
+
+    real = build_module._measure_parity
+
+    def measure(job, patches):
+        report = real(job, patches)
+        if job.folder.joinpath("manifest.json").exists() and "s8s8" in job.folder.joinpath(
+                "manifest.json").read_text():
+            report.update(passed=False, failures=["label agreement 80.00% < 99.00%"])
+        return report
+
+    monkeypatch.setattr(qdq_choice, "choose_activation_form", choose)
+    monkeypatch.setattr(build_module, "_measure_parity", measure)
+
+
+def test_a_symmetric_form_chosen_for_speed_that_fails_the_gate_is_rebuilt_with_uint8(patches, tmp_path,
+                                                                                      monkeypatch):
+    _symmetric_fails(monkeypatch)
+    out = tmp_path / "eng"
+    result = build_engine(_request(patches, out, Precision.INT8, activation_form="auto"))
+    q = result.manifest.quantization
+    assert q["label"] == "u8s8" and q["activations"] == "uint8"
+    assert "failed the parity gate" in q["choice"]["rule"] and result.manifest.parity["passed"]
+    assert any("chosen for speed, failed the parity gate" in n for n in result.notes)
+    assert not failed_report_path(out).exists() and _leftovers(tmp_path) == []
+    assert read_manifest(out).engine_sha256 == sha256_file(out / result.manifest.engine_file)
+
+
+def test_an_explicitly_asked_symmetric_form_that_fails_the_gate_is_not_rebuilt(patches, tmp_path, monkeypatch):
+    _symmetric_fails(monkeypatch)
+    with pytest.raises(ParityGateError, match="label agreement"):
+        build_engine(_request(patches, tmp_path / "eng", Precision.INT8, activation_form="int8"))
+    assert not (tmp_path / "eng").exists()

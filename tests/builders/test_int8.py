@@ -62,7 +62,7 @@ def test_keep_output_float_is_idempotent(tmp_path):
     onnx.checker.check_model(onnx.load(str(src)))
 
 
-def test_uint8_activations_get_7_bit_weights_only_on_x86_without_vnni():
+def test_both_activation_forms_get_7_bit_weights_only_on_x86_without_vnni():
     from hcd_edge.builders.passes.int8 import SYMMETRIC_INT8, UINT8_ACTIVATIONS, for_this_cpu
 
     avx2 = {"arch": "x86_64", "features": ["avx2", "fma"]}
@@ -72,4 +72,5 @@ def test_uint8_activations_get_7_bit_weights_only_on_x86_without_vnni():
     assert for_this_cpu(UINT8_ACTIVATIONS, avx2).to_dict()["reduce_range"] is True
     assert not for_this_cpu(UINT8_ACTIVATIONS, vnni).reduce_range
     assert not for_this_cpu(UINT8_ACTIVATIONS, arm).reduce_range
-    assert for_this_cpu(SYMMETRIC_INT8, avx2) == SYMMETRIC_INT8
+    assert for_this_cpu(SYMMETRIC_INT8, avx2).reduce_range  # shifted to uint8 for the same kernels
+    assert for_this_cpu(SYMMETRIC_INT8, vnni) == SYMMETRIC_INT8
