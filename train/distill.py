@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hcd_edge.errors import DataError
+from hcd_edge.manifest import sha256_file
 from hcd_edge.model_info import read_model_info
 from hcd_edge.train.data import PatchArrays
 
@@ -58,17 +59,10 @@ def load_teacher(paths: Sequence[Path], train: PatchArrays, split: dict, *, thre
     splits = [read_model_info(p).provenance.get("split") or {} for p in paths]
     same = all(s.get(k) == split.get(k) for s in splits for k in SPLIT_KEYS)
     probs = np.mean(per_teacher, axis=0).astype(np.float32)
-    return Teacher(paths, tuple(_sha256(p) for p in paths), probs, same)
+    return Teacher(paths, tuple(sha256_file(p) for p in paths), probs, same)
 
 
 def soft_targets(labels, teacher, weight: float):
     """(1 - weight) * labels + weight * teacher, elementwise (torch tensors or arrays)."""
     return labels * (1.0 - weight) + teacher * weight
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
