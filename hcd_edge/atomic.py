@@ -60,7 +60,7 @@ def remove_leftover_temporaries(target: Path) -> int:
     """Delete the temporary files that killed writers of `target` left beside it; how many.
 
     Call it only while holding the target's lock (hcd_edge.output_lock): no live writer then
-    owns one. The names are those atomic_path makes: .NAME.XXXXXXXX.tmp (mkstemp's 8 characters).
+    owns one. The names are those atomic_path makes: '.NAME.' + mkstemp's 8 characters + '.tmp'.
     """
     final = replace_path(target)
     folder = final.parent if str(final.parent) else Path(".")

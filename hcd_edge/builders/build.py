@@ -109,8 +109,11 @@ def _build_and_gate(job: _Job, patches: PatchPlan) -> Manifest:
         job.note(f"symmetric int8 activations, chosen for speed, failed the parity gate ({failure.args[0]}); "
                  "building with uint8 activations, the more accurate form")
         failed_report_path(job.out).unlink(missing_ok=True)
-        for item in job.folder.iterdir():
-            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        for item in job.folder.iterdir():  # the staged engine of the failed form
+            if item.is_dir():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
         job.request = dataclasses.replace(job.request, activation_form=ActivationForm.UINT8.value)
         job.retried_for_accuracy = True
         return _build_and_gate(job, patches)
