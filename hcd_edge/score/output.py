@@ -39,11 +39,14 @@ def errors_path(out: Path) -> Path:
     return out.with_name(out.name + ".errors.csv")
 
 
+def target_paths(out: Path, fmt: OutputFormat) -> list[Path]:
+    """Every file a run of this format may write, main file first (kaggle: also its errors file)."""
+    return [out, errors_path(out)] if fmt is OutputFormat.KAGGLE else [out]
+
+
 def output_paths(out: Path, fmt: OutputFormat) -> list[Path]:
     """The files a finished run wrote, main file first (kaggle: the errors file when any failed)."""
-    if fmt is OutputFormat.KAGGLE and errors_path(out).exists():
-        return [out, errors_path(out)]
-    return [out]
+    return [p for p in target_paths(out, fmt) if p == out or p.exists()]
 
 
 def check_output_path(out: Path) -> None:

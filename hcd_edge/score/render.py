@@ -142,12 +142,7 @@ class LiveRender:
 
     def put(self, rows: RowBatch) -> None:
         """Queue the rows of one logged batch (in input order); a no-op once rendering failed."""
-        while self.failed is None and not self._stopping:
-            try:
-                self._queue.put(rows, timeout=self._POLL_SECONDS)
-                return
-            except queue.Full:
-                continue
+        self._offer(rows, lambda: self.failed is None and not self._stopping)
 
     def finish(self) -> Counts | None:
         """Wait for the outputs; their counts, or None when live rendering failed."""
@@ -162,9 +157,13 @@ class LiveRender:
         self._thread.join()
 
     def _put_end(self) -> None:
-        while self._thread.is_alive():
+        self._offer(self._END, self._thread.is_alive)
+
+    def _offer(self, item, wanted) -> None:
+        """Queue item, waiting for room while wanted() holds (polled: the render thread may stop)."""
+        while wanted():
             try:
-                self._queue.put(self._END, timeout=self._POLL_SECONDS)
+                self._queue.put(item, timeout=self._POLL_SECONDS)
                 return
             except queue.Full:
                 continue

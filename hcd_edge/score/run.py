@@ -27,7 +27,7 @@ from hcd_edge.errors import DataError, UsageError, describe_os_error
 from hcd_edge.manifest import Manifest
 from hcd_edge.output_lock import output_lock
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.output import OutputFormat, errors_path, output_paths
+from hcd_edge.score.output import OutputFormat, output_paths, target_paths
 from hcd_edge.score.partial import PartialLog, RunKey, partial_path
 from hcd_edge.score.pipeline import (
     DEFAULT_BATCH,
@@ -159,8 +159,7 @@ def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep
             "it to start over"
         )
     if keep and request.resume and partial.exists():  # a killed run's live outputs, half written
-        kaggle = request.fmt is OutputFormat.KAGGLE
-        for output in [request.out, *([errors_path(request.out)] if kaggle else [])]:
+        for output in target_paths(request.out, request.fmt):
             remove_leftover_temporaries(output)
     duplicates = {} if inputs.ids_unique else dict(check_duplicates(inputs.paths))
     engine = _resolve_engine(request, inputs, duplicates, progress)
