@@ -57,9 +57,21 @@ def load_teacher(paths: Sequence[Path], train: PatchArrays, split: dict, *, thre
         views = [onnx_probabilities(path, train, view=k, threads=threads) for k in range(VIEWS)]
         per_teacher.append(np.mean(views, axis=0))
     splits = [read_model_info(p).provenance.get("split") or {} for p in paths]
-    same = all(s.get(k) == split.get(k) for s in splits for k in SPLIT_KEYS)
+    same = all(same_split(s, split) for s in splits)
     probs = np.mean(per_teacher, axis=0).astype(np.float32)
     return Teacher(paths, tuple(sha256_file(p) for p in paths), probs, same)
+
+
+def same_split(recorded: dict, split: dict) -> bool:
+    """Whether a teacher's recorded split is the run's: same settings, the holdout from the same-named
+    folder (a folder given as a relative path in one run and an absolute one in the other is the same)."""
+    return all(_comparable(k, recorded.get(k)) == _comparable(k, split.get(k)) for k in SPLIT_KEYS)
+
+
+def _comparable(key: str, value):
+    if key == "holdout_from" and isinstance(value, str):
+        return Path(value).name
+    return value
 
 
 def soft_targets(labels, teacher, weight: float):

@@ -12,7 +12,7 @@ from hcd_edge.errors import DataError
 from hcd_edge.train import export_checkpoint, train
 from hcd_edge.train import loop as loop_module
 from hcd_edge.train.checkpoint import load_model_checkpoint
-from hcd_edge.train.distill import load_teacher
+from hcd_edge.train.distill import load_teacher, same_split
 from hcd_edge.train.evaluate import predict_tta
 from hcd_edge.train.models import build_model
 from hcd_edge.train.prepare import prepare_data
@@ -144,3 +144,12 @@ def test_command_line_distils_and_names_a_missing_teacher(teacher_onnx, syntheti
     missing = run("--out", tmp_path / "missing", "--teacher", tmp_path / "nope.onnx")
     assert missing.exit_code == 1 and "nope.onnx: no such file" in missing.output
 
+
+
+def test_a_split_recorded_with_an_absolute_holdout_folder_is_the_same_as_a_relative_one():
+    recorded = {"kind": "stratified", "seed": 0, "val_fraction": 0.1, "n_train": 7748, "n_val": 861,
+                "n_holdout": 1600, "holdout_from": "/root/.cache/hcd-edge-data/pcam-real-extra"}
+    assert same_split(recorded, {**recorded, "holdout_from": "pcam-real-extra"})
+    assert not same_split(recorded, {**recorded, "holdout_from": "pcam-real-5k"})
+    assert not same_split(recorded, {**recorded, "seed": 1})
+    assert not same_split(recorded, {k: v for k, v in recorded.items() if k != "holdout_from"})
