@@ -80,10 +80,15 @@ class TrainConfig:
             return self.patience
         return 0 if self.schedule is Schedule.ONECYCLE else 5
 
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """The --data folders or list files (__post_init__ stores a tuple; typed wider for callers)."""
+        return self.data if isinstance(self.data, tuple) else (self.data,)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready values."""
         d = asdict(self)
-        d.update(data=[str(p) for p in self.data], out=str(self.out),
+        d.update(data=[str(p) for p in self.folders], out=str(self.out),
                  holdout_from=str(self.holdout_from) if self.holdout_from else None, model=self.model.to_dict(),
                  teachers=[str(t) for t in self.teachers],
                  schedule=self.schedule.value, split=self.split.value, balance=self.balance.value,

@@ -1,4 +1,4 @@
-"""The whole runtime package type-checks with mypy (the config in pyproject.toml)."""
+"""The runtime package and the training code type-check with mypy (the config in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @needs_mypy
-def test_hcd_edge_package_has_no_mypy_errors():
+def test_hcd_edge_package_and_train_have_no_mypy_errors():
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull, "hcd_edge"],
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull, "hcd_edge", "train"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
