@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import write_results
+from benchmarks.thread_cpu import ThreadCpu
 from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.decode import decode_batch, native_available
 from hcd_edge.score.sources import open_patch_set
@@ -353,6 +354,7 @@ def measure_null(engine: Path, files: list[Path], args, work: Path) -> dict:
             "marginal_per_s": round(marginal, 1),
             "marginal_vs_decoder": round(marginal / decoder["rate"], 3),
             "core_us_per_patch": round(min(r["core_us"] for r in runs[f"score_{kind}"]), 3),
+            "thread_core_us_per_patch": best["thread_core_us"],  # of the best run, by thread role
             "microseconds_per_patch": best["summary"]["microseconds_per_patch"],
         }
     result["projection"] = projection(result["folder"]["core_us_per_patch"], args)
@@ -374,12 +376,15 @@ def timed_score(engine: Path, source: Path, args, work: Path) -> dict:
     from hcd_edge.score.run import ScoreRequest, score
 
     wall, cpu = time.perf_counter(), time.process_time()
-    result = score(ScoreRequest(inputs=(source,), out=work / "score.csv", engine=engine,
-                                batch=args.batch, threads=args.threads))
+    with ThreadCpu() as threads:
+        result = score(ScoreRequest(inputs=(source,), out=work / "score.csv", engine=engine,
+                                    batch=args.batch, threads=args.threads))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if result.counts.failed:
         raise SystemExit(f"{result.counts.failed} benchmark patches failed to score")
-    return {"wall": round(wall, 4), "core_us": round(cpu / result.counts.total * 1e6, 3),
+    n = result.counts.total
+    return {"wall": round(wall, 4), "core_us": round(cpu / n * 1e6, 3),
+            "thread_core_us": {role: round(s / n * 1e6, 3) for role, s in sorted(threads.by_role().items())},
             "summary": {k: result.summary.get(k) for k in ("stages", "microseconds_per_patch",
                                                            "wall_seconds")}}
 
@@ -540,6 +545,9 @@ def print_null(r: dict) -> None:
         print(f"  score {kind}: {k['score_per_s']:,.0f}/s whole call, marginal {k['marginal_per_s']:,.0f}/s "
               f"= {k['marginal_vs_decoder']:.2f} of the decoder; {k['core_us_per_patch']} core-us/patch")
         print("    us/patch: " + ", ".join(f"{s} {v}" for s, v in k["microseconds_per_patch"].items()))
+        if k.get("thread_core_us_per_patch"):
+            print("    core-us/patch by thread: "
+                  + ", ".join(f"{t} {v}" for t, v in k["thread_core_us_per_patch"].items()))
     for name, p in r["projection"].items():
         print(f"  projection {name}: host {p['host_per_s']:,}/s, engine {p['engine_per_s']:,}/s "
               f"-> {p['sustained_per_s']:,}/s ({p['limit']}-bound)")

@@ -191,6 +191,9 @@ def null_section(null: dict) -> str:
     stages = list(null["folder"]["microseconds_per_patch"] or {})
     stage_rows = [[kind, *(f"{(null[kind]['microseconds_per_patch'] or {}).get(s, 0):.2f}" for s in stages)]
                   for kind in ("list", "folder")]
+    roles = sorted({r for kind in ("list", "folder") for r in null[kind].get("thread_core_us_per_patch") or {}})
+    thread_rows = [[kind, *(f"{(null[kind].get('thread_core_us_per_patch') or {}).get(r, 0):.2f}" for r in roles)]
+                   for kind in ("list", "folder")]
     projection = [[name, p["host_cores"], p["core_slowdown"], f"{p['host_per_s']:,}",
                    f"{p['engine_per_s']:,}", f"{p['sustained_per_s']:,}", p["limit"]]
                   for name, p in null["projection"].items()]
@@ -201,6 +204,9 @@ def null_section(null: dict) -> str:
         ("Microseconds per patch by stage (wall seconds / patches; decode is summed over its "
         "threads, stages overlap):"),
         markdown_table(["input", *stages], stage_rows),
+        *([("Core-microseconds per patch by thread (each thread's CPU clock: what the stages cost "
+            "without the time they spent preempted; main includes listing the inputs):"),
+           markdown_table(["input", *roles], thread_rows)] if roles else []),
         ("Projection on paper (host rate = host cores x 1e6 / (core-us per patch x per-core "
         "slowdown), capped by the engine's anchor rate; assumptions in benchmarks/end_to_end.py):"),
         markdown_table(["device", "host cores", "per-core slowdown", "host patches/s",

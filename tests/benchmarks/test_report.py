@@ -66,3 +66,23 @@ def test_link_folder_is_a_kaggle_layout_of_the_chosen_patches(tmp_path):
     assert (out / "train" / "p2.tif").resolve() == (src / "p2.tif").resolve()
     with open(out / "train_labels.csv", newline="") as fh:
         assert next(csv.reader(fh)) == ["id", "label"]
+
+
+def _null_engine_result(threads: dict | None) -> dict:
+    kind = {"score_per_s": 40000.0, "marginal_per_s": 42000.0, "marginal_vs_decoder": 0.8,
+            "core_us_per_patch": 45.0, "microseconds_per_patch": {"list": 1.5, "decode": 40.0}}
+    if threads is not None:
+        kind["thread_core_us_per_patch"] = threads
+    return {"about": "null", "patches": 300000, "score_one_seconds": 0.01, "decoder_per_s": 52500.0,
+            "decoder_core_us_per_patch": 36.0, "list": dict(kind), "folder": dict(kind),
+            "projection": {"h100_server": {"host_cores": 32, "core_slowdown": 1.2, "host_per_s": 590000,
+                                           "engine_per_s": 150000, "sustained_per_s": 150000,
+                                           "limit": "engine"}}}
+
+
+def test_null_engine_section_shows_core_microseconds_by_thread_when_measured():
+    text = report.null_section(_null_engine_result({"decode": 35.5, "log writer": 2.9, "main": 4.1}))
+    assert "| input | decode | log writer | main |" in text
+    assert "| folder | 35.50 | 2.90 | 4.10 |" in text
+    older = report.null_section(_null_engine_result(None))  # results from before the breakdown
+    assert "by thread" not in older and "| folder | 1.50 | 40.00 |" in older
