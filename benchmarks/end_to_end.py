@@ -20,6 +20,8 @@ side alone: listing, decoding, slots, rows, the partial log and the output file.
   score 1         the whole score() call on one patch (what a run costs beyond its patches)
   score list      the whole score() call on a list file of the --null-n paths
   score folder    the whole score() call on the folder of the --null-n links
+                  (both at each of --null-batches: 64, the CPU default, and 256, a GPU engine's
+                  batch and the decoder's chunk; what a batch costs in Python is paid per batch)
   marginal rate   (N - 1) / (wall - wall of score 1): the target is >= 0.8 of the decoder's
   core us/patch   CPU seconds (all threads) per patch, of the decoder and of score: where the
                   cores go, less sensitive to a busy machine than wall rates
@@ -76,6 +78,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--null-n", type=int, default=300000,
                    help="patches per run of the null engine (symlinks to the real ones)")
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--null-batches", default="64,256",
+                   help="comma list of the null engine's score batches (patches per batch)")
     p.add_argument("--threads", type=int, default=None, help="[all cores]")
     p.add_argument("--seconds", type=float, default=5.0, help="timed seconds of inference-only")
     p.add_argument("--repeats", type=int, default=3)
@@ -327,38 +331,51 @@ def decoder_rate(files: list[Path], args, chunk: int = 256) -> float:
 
 
 def measure_null(engine: Path, files: list[Path], args, work: Path) -> dict:
-    """The host side alone, side by side and interleaved: decoder, score of 1, of a list, of a folder."""
+    """The host side alone, side by side and interleaved: decoder, score of 1, of a list, of a folder.
+
+    Each (input, batch) pair is a row of the result, keyed "list" / "folder" at the first of
+    --null-batches and "list, batch B" / "folder, batch B" at the others (their order: "rows").
+    """
     from benchmarks.null_engine import null_engine_for
 
     work.mkdir(exist_ok=True)
     listing = write_list(files, work / "list.txt")
-    folder = files[0].parent
-    runs: dict[str, list] = {k: [] for k in ("decoder", "score_one", "score_list", "score_folder")}
+    sources = {"list": listing, "folder": files[0].parent}
+    batches = [int(b) for b in args.null_batches.split(",")]
+    rows = [(_null_row(kind, batch, batches[0]), kind, batch) for batch in batches for kind in sources]
+    runs: dict[str, list] = {k: [] for k in ("decoder", "score_one", *(name for name, _, _ in rows))}
     with null_engine_for(engine):
         for _ in range(args.repeats):
             runs["decoder"].append(max((timed_decode(files, args, chunk) for chunk in (64, 256)),
                                        key=lambda r: r["rate"]))
             runs["score_one"].append(timed_score(engine, files[0], args, work))
-            runs["score_list"].append(timed_score(engine, listing, args, work))
-            runs["score_folder"].append(timed_score(engine, folder, args, work))
+            for name, kind, batch in rows:
+                runs[name].append(timed_score(engine, sources[kind], args, work, batch=batch))
     n, one = len(files), min(r["wall"] for r in runs["score_one"])
     decoder = max(runs["decoder"], key=lambda r: r["rate"])
     result: dict = {"decoder_per_s": round(decoder["rate"], 1),
                     "decoder_core_us_per_patch": round(min(r["core_us"] for r in runs["decoder"]), 3),
-                    "score_one_seconds": round(one, 4), "all_runs": runs}
-    for kind in ("list", "folder"):
-        best = min(runs[f"score_{kind}"], key=lambda r: r["wall"])
+                    "score_one_seconds": round(one, 4), "rows": [name for name, _, _ in rows],
+                    "all_runs": runs}
+    for name, _, batch in rows:
+        best = min(runs[name], key=lambda r: r["wall"])
         marginal = (n - 1) / max(best["wall"] - one, 1e-9)
-        result[kind] = {
-            "wall_seconds": round(best["wall"], 3), "score_per_s": round(n / best["wall"], 1),
+        result[name] = {
+            "batch": batch, "wall_seconds": round(best["wall"], 3), "score_per_s": round(n / best["wall"], 1),
             "marginal_per_s": round(marginal, 1),
             "marginal_vs_decoder": round(marginal / decoder["rate"], 3),
-            "core_us_per_patch": round(min(r["core_us"] for r in runs[f"score_{kind}"]), 3),
+            "core_us_per_patch": round(min(r["core_us"] for r in runs[name]), 3),
             "thread_core_us_per_patch": best["thread_core_us"],  # of the best run, by thread role
             "microseconds_per_patch": best["summary"]["microseconds_per_patch"],
         }
-    result["projection"] = projection(result["folder"]["core_us_per_patch"], args)
+    result["projection_from"] = _null_row("folder", max(batches), batches[0])
+    result["projection"] = projection(result[result["projection_from"]]["core_us_per_patch"], args)
     return result
+
+
+def _null_row(kind: str, batch: int, first: int) -> str:
+    """A null result row's name: the input kind, with its batch unless it is the first batch."""
+    return kind if batch == first else f"{kind}, batch {batch}"
 
 
 def timed_decode(files: list[Path], args, chunk: int) -> dict:
@@ -372,13 +389,13 @@ def timed_decode(files: list[Path], args, chunk: int) -> dict:
             "core_us": round(cpu / len(files) * 1e6, 3)}
 
 
-def timed_score(engine: Path, source: Path, args, work: Path) -> dict:
+def timed_score(engine: Path, source: Path, args, work: Path, batch: int | None = None) -> dict:
     from hcd_edge.score.run import ScoreRequest, score
 
     wall, cpu = time.perf_counter(), time.process_time()
     with ThreadCpu() as threads:
         result = score(ScoreRequest(inputs=(source,), out=work / "score.csv", engine=engine,
-                                    batch=args.batch, threads=args.threads))
+                                    batch=batch or args.batch, threads=args.threads))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if result.counts.failed:
         raise SystemExit(f"{result.counts.failed} benchmark patches failed to score")
@@ -540,7 +557,7 @@ def print_null(r: dict) -> None:
     print(f"\nnull engine, {r.get('patches', '')} patches: decoder "
           f"{r['decoder_per_s']:,.0f}/s ({r['decoder_core_us_per_patch']} core-us/patch); score of "
           f"one patch {r['score_one_seconds']} s")
-    for kind in ("list", "folder"):
+    for kind in r.get("rows", ("list", "folder")):
         k = r[kind]
         print(f"  score {kind}: {k['score_per_s']:,.0f}/s whole call, marginal {k['marginal_per_s']:,.0f}/s "
               f"= {k['marginal_vs_decoder']:.2f} of the decoder; {k['core_us_per_patch']} core-us/patch")
@@ -549,7 +566,8 @@ def print_null(r: dict) -> None:
             print("    core-us/patch by thread: "
                   + ", ".join(f"{t} {v}" for t, v in k["thread_core_us_per_patch"].items()))
     for name, p in r["projection"].items():
-        print(f"  projection {name}: host {p['host_per_s']:,}/s, engine {p['engine_per_s']:,}/s "
+        print(f"  projection {name} (from {r.get('projection_from', 'folder')}): host "
+              f"{p['host_per_s']:,}/s, engine {p['engine_per_s']:,}/s "
               f"-> {p['sustained_per_s']:,}/s ({p['limit']}-bound)")
 
 

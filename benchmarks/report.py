@@ -182,24 +182,28 @@ def end_to_end_section(doc: dict) -> str:
 
 def null_section(null: dict) -> str:
     """The null engine: score beside the decoder, where each microsecond per patch goes, projection."""
+    kinds = null.get("rows", ["list", "folder"])  # (input, batch) rows; older results: list, folder
     columns = ["input", "score whole call/s", "marginal/s", "decoder/s", "marginal/decoder",
                "core-us/patch score", "core-us/patch decoder"]
     rows = [[kind, f"{null[kind]['score_per_s']:,.0f}", f"{null[kind]['marginal_per_s']:,.0f}",
              f"{null['decoder_per_s']:,.0f}", f"{null[kind]['marginal_vs_decoder']:.2f}",
              f"{null[kind]['core_us_per_patch']:.2f}", f"{null['decoder_core_us_per_patch']:.2f}"]
-            for kind in ("list", "folder")]
+            for kind in kinds]
     stages = list(null["folder"]["microseconds_per_patch"] or {})
     stage_rows = [[kind, *(f"{(null[kind]['microseconds_per_patch'] or {}).get(s, 0):.2f}" for s in stages)]
-                  for kind in ("list", "folder")]
-    roles = sorted({r for kind in ("list", "folder") for r in null[kind].get("thread_core_us_per_patch") or {}})
+                  for kind in kinds]
+    roles = sorted({r for kind in kinds for r in null[kind].get("thread_core_us_per_patch") or {}})
     thread_rows = [[kind, *(f"{(null[kind].get('thread_core_us_per_patch') or {}).get(r, 0):.2f}" for r in roles)]
-                   for kind in ("list", "folder")]
+                   for kind in kinds]
     projection = [[name, p["host_cores"], p["core_slowdown"], f"{p['host_per_s']:,}",
                    f"{p['engine_per_s']:,}", f"{p['sustained_per_s']:,}", p["limit"]]
                   for name, p in null["projection"].items()]
+    batch = null["folder"].get("batch")
     return "\n\n".join([
-        (f"**Null engine** ({null['about']}), {null['patches']:,} patches; score of one patch "
-        f"{null['score_one_seconds']} s; marginal = (N - 1) / (wall - wall of one patch)."),
+        (f"**Null engine** ({null['about']}), {null['patches']:,} patches"
+         + (f", batch {batch} unless the row says otherwise" if batch else "")
+         + f"; score of one patch {null['score_one_seconds']} s; marginal = (N - 1) / (wall - wall "
+         "of one patch); the decoder is the best of chunks of 64 and 256."),
         markdown_table(columns, rows),
         ("Microseconds per patch by stage (wall seconds / patches; decode is summed over its "
         "threads, stages overlap):"),
@@ -207,8 +211,9 @@ def null_section(null: dict) -> str:
         *([("Core-microseconds per patch by thread (each thread's CPU clock: what the stages cost "
             "without the time they spent preempted; main includes listing the inputs):"),
            markdown_table(["input", *roles], thread_rows)] if roles else []),
-        ("Projection on paper (host rate = host cores x 1e6 / (core-us per patch x per-core "
-        "slowdown), capped by the engine's anchor rate; assumptions in benchmarks/end_to_end.py):"),
+        (f"Projection on paper from the {null.get('projection_from', 'folder')} row (host rate = "
+         "host cores x 1e6 / (core-us per patch x per-core slowdown), capped by the engine's anchor "
+         "rate; assumptions in benchmarks/end_to_end.py):"),
         markdown_table(["device", "host cores", "per-core slowdown", "host patches/s",
                         "engine patches/s", "sustained patches/s", "bound"], projection),
     ])

@@ -86,3 +86,17 @@ def test_null_engine_section_shows_core_microseconds_by_thread_when_measured():
     assert "| folder | 35.50 | 2.90 | 4.10 |" in text
     older = report.null_section(_null_engine_result(None))  # results from before the breakdown
     assert "by thread" not in older and "| folder | 1.50 | 40.00 |" in older
+
+
+def test_null_engine_section_has_a_row_per_input_and_batch():
+    result = _null_engine_result({"decode": 35.5, "main": 4.1})
+    result["folder"]["batch"] = 64
+    result["folder, batch 256"] = {**result["folder"], "batch": 256, "marginal_vs_decoder": 0.9,
+                                   "thread_core_us_per_patch": {"decode": 31.0, "main": 2.5}}
+    result["rows"] = ["list", "folder", "folder, batch 256"]
+    result["projection_from"] = "folder, batch 256"
+    text = report.null_section(result)
+    assert "batch 64 unless the row says otherwise" in text
+    assert "| folder, batch 256 | 40,000 | 42,000 | 52,500 | 0.90 |" in text
+    assert "| folder, batch 256 | 31.00 | 2.50 |" in text
+    assert "from the folder, batch 256 row" in text
