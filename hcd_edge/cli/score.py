@@ -24,8 +24,9 @@ TTA_MODES = ["none", "flip", "dihedral"]
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv: id,probability,label,status,message. kaggle: id,label (the probability) "
                    "with failures (if any) in FILE.errors.csv. jsonl: one object per patch.")
-@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Patches per batch.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
+                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
 @threads_option
 @click.option("--threshold", type=FiniteFloatRange(0.0, 1.0), default=None,
               help="Probability at or above which label = 1 [default: the engine's threshold].")

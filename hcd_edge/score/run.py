@@ -30,7 +30,6 @@ from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat, output_paths, target_paths
 from hcd_edge.score.partial import PartialLog, RunKey, partial_path
 from hcd_edge.score.pipeline import (
-    DEFAULT_BATCH,
     DEFAULT_SLOTS,
     BatchPipeline,
     PipelineConfig,
@@ -56,7 +55,7 @@ class ScoreRequest:
     out: Path = Path("scores.csv")
     fmt: OutputFormat = OutputFormat.CSV
     engine: Path | None = None  # engine folder; None: the starter model's default engine
-    batch: int = DEFAULT_BATCH  # patches per batch
+    batch: int | None = None  # patches per batch; None: the engine's optimal batch (manifest)
     threads: int | None = None  # decoder and CPU inference threads; None = all cores
     threshold: float | None = None  # None: the engine manifest's threshold
     tta: Tta = Tta.NONE
@@ -163,11 +162,13 @@ def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep
             remove_leftover_temporaries(output)
     duplicates = {} if inputs.ids_unique else dict(check_duplicates(inputs.paths))
     engine = _resolve_engine(request, inputs, duplicates, progress)
+    batch = request.batch or engine.manifest.batch.opt  # what the engine was tuned for
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold
-    key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), request.batch)
-    with contextlib.closing(_open_runner(request, engine, progress)) as runner:
+    key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), batch)
+    with contextlib.closing(_open_runner(request, engine, batch, progress)) as runner:
         log, done = _open_log(partial, key, request.resume)
-        run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress, live=keep)
+        run = _Run(request, engine, inputs, duplicates, threshold, log, done, progress,
+                   batch=batch, live=keep)
         try:
             return run.execute(runner, list_seconds)
         except BaseException as exc:
@@ -268,12 +269,12 @@ class _LocalRunner:
         self.executor.close()
 
 
-def _open_runner(request: ScoreRequest, engine: _Engine, progress: ProgressReporter) -> _Runner:
+def _open_runner(request: ScoreRequest, engine: _Engine, batch: int, progress: ProgressReporter) -> _Runner:
     if request.ray is None:
         return _LocalRunner(engine.opened.executor(threads=request.threads))
     from hcd_edge.distributed.driver import RayRunner
 
-    return RayRunner.start(engine.opened, request.ray, batch=request.batch, slots=request.slots,
+    return RayRunner.start(engine.opened, request.ray, batch=batch, slots=request.slots,
                            threads=request.threads, tta=request.tta.value, progress=progress)
 
 
@@ -288,8 +289,8 @@ class _Run:
 
     def __init__(self, request: ScoreRequest, engine: _Engine, inputs: InputPaths,
                  duplicates: dict[int, int], threshold: float, log: PartialLog, done: set[str],
-                 progress: ProgressReporter, *, live: bool = True):
-        self.request, self.engine, self.inputs = request, engine, inputs
+                 progress: ProgressReporter, *, batch: int, live: bool = True):
+        self.request, self.engine, self.inputs, self.batch = request, engine, inputs, batch
         self.duplicates = duplicates  # position -> position of the scored path with that id
         self.threshold, self.log, self.done, self.progress = threshold, log, done, progress
         self.resumed = sum(p in done for p in inputs.paths) if done else 0
@@ -303,7 +304,7 @@ class _Run:
     def execute(self, runner: _Runner, list_seconds: float = 0.0) -> ScoreResult:
         """Score what is not done yet, then write the outputs and the summary."""
         request = self.request
-        config = PipelineConfig(batch=request.batch, slots=request.slots,
+        config = PipelineConfig(batch=self.batch, slots=request.slots,
                                 decode_threads=request.threads, tta=request.tta)
         pipeline = runner.pipeline(config)
         pipeline.times.list = list_seconds

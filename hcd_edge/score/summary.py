@@ -29,7 +29,7 @@ def run_summary(*, request, engine_dir: Path, manifest: Manifest, default_engine
         "default_engine": default_engine,
         "backend": backend,
         "precision": manifest.precision.value,
-        "batch": request.batch,
+        "batch": pipeline.config.batch,
         "engine_batch_rows": pipeline.rows,
         "slots": pipeline.config.ring,
         "threads": threads,

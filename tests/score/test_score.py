@@ -16,7 +16,7 @@ from hcd_edge.score.output import OutputFormat
 from hcd_edge.score.partial import partial_path
 from hcd_edge.score.run import ScoreRequest, score
 from hcd_edge.score.tta import Tta
-from tests.score.helpers import BAD_INPUTS, reference_probabilities
+from tests.score.helpers import BAD_INPUTS, make_tiny_engine, reference_probabilities
 
 
 def read_csv(path):
@@ -103,7 +103,7 @@ def test_jsonl_carries_the_csv_fields(tmp_path, messy_folder, engine_dir):
 def test_tta_changes_probabilities_but_not_rows(tmp_path, good_folder, engine_dir):
     _, plain_out = run(tmp_path, [good_folder], engine_dir)
     flip, flip_out = run(tmp_path, [good_folder], engine_dir, name="flip.csv", tta=Tta.FLIP)
-    assert flip.summary["tta"] == "flip" and flip.summary["engine_batch_rows"] == 128
+    assert flip.summary["tta"] == "flip" and flip.summary["engine_batch_rows"] == 2 * flip.summary["batch"]
     a, b = read_csv(plain_out), read_csv(flip_out)
     assert [r["id"] for r in a] == [r["id"] for r in b]
     assert [r["probability"] for r in a] != [r["probability"] for r in b]
@@ -144,6 +144,14 @@ def test_summary_file_has_counts_engine_rates_and_stage_seconds(tmp_path, messy_
     assert summary["wall_seconds"] > 0 and summary["patches_per_second"] > 0
     assert set(summary["stages"]) >= {"decode", "copy", "inference", "write"}
     assert summary["outputs"] == [str(out)]
+
+
+def test_batch_defaults_to_the_engines_optimal_batch(tmp_path, good_folder):
+    engine = make_tiny_engine(tmp_path / "opt-16", max_batch=256)  # built as --batch 1:16:256
+    default, _ = run(tmp_path, [good_folder], engine, name="default.csv")
+    asked, _ = run(tmp_path, [good_folder], engine, name="asked.csv", batch=5)
+    assert default.summary["batch"] == 16 and default.summary["engine_batch_rows"] == 16
+    assert asked.summary["batch"] == 5
 
 
 def test_no_patches_is_a_configuration_error_naming_the_folder(tmp_path, engine_dir):
