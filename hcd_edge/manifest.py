@@ -33,6 +33,10 @@ class BatchProfile:
     opt: int = 64
     max: int = 256
 
+    def chosen(self, asked: int | None) -> int:
+        """Patches per batch for a run: the one asked for, else the batch the engine was tuned for."""
+        return asked or self.opt
+
 
 @dataclass
 class Manifest:

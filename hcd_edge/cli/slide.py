@@ -28,8 +28,9 @@ EXIT_INTERRUPTED = 130
                    "centre cell).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which a patch is tumour [default: the engine's].")
-@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Patches per batch.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
+                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
 @threads_option
 @click.option("--tta", type=click.Choice(TTA_MODES), default="none", show_default=True,
               help="Average probabilities over 2 flips or the 8 dihedral transforms of each patch.")

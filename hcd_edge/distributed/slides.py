@@ -34,7 +34,8 @@ def score_slides_on_ray(named: list, out: Path, engine: EngineFolder, request,
     try:
         count, resources = worker_shape(request.ray)
         threads = request.threads or int(resources.get("num_cpus", 1))
-        worker_settings = WorkerSettings(str(engine.path.resolve()), request.batch, request.slots,
+        worker_settings = WorkerSettings(str(engine.path.resolve()),
+                                         engine.manifest.batch.chosen(request.batch), request.slots,
                                          threads, request.tta.value)
         workers, excluded = start_workers([worker_settings] * count, resources)
         for problem in excluded:

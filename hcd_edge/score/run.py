@@ -162,7 +162,7 @@ def _score_locked(request: ScoreRequest, inputs: InputPaths, partial: Path, keep
             remove_leftover_temporaries(output)
     duplicates = {} if inputs.ids_unique else dict(check_duplicates(inputs.paths))
     engine = _resolve_engine(request, inputs, duplicates, progress)
-    batch = request.batch or engine.manifest.batch.opt  # what the engine was tuned for
+    batch = engine.manifest.batch.chosen(request.batch)
     threshold = request.threshold if request.threshold is not None else engine.manifest.threshold
     key = RunKey(engine.manifest.engine_sha256, request.tta.value, float(threshold), batch)
     with contextlib.closing(_open_runner(request, engine, batch, progress)) as runner:

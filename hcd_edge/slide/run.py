@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError, HcdEdgeError
 from hcd_edge.progress import ProgressReporter, SilentProgress
-from hcd_edge.score.pipeline import DEFAULT_BATCH, DEFAULT_SLOTS, PipelineConfig
+from hcd_edge.score.pipeline import DEFAULT_SLOTS, PipelineConfig
 from hcd_edge.score.tta import Tta
 from hcd_edge.slide import outputs
 from hcd_edge.slide.deps import require_slide_extra
@@ -45,7 +45,7 @@ class SlideRequest:
     mpp: float | None = None  # level-0 micrometres per pixel, overriding the slides' own
     stride: int = DEFAULT_STRIDE  # pixels at the model's resolution
     threshold: float | None = None  # None: the engine's
-    batch: int = DEFAULT_BATCH
+    batch: int | None = None  # patches per batch; None: the engine's optimal batch (manifest)
     threads: int | None = None
     tta: Tta = Tta.NONE
     recursive: bool = False
@@ -151,7 +151,7 @@ def slide_settings(request: SlideRequest, engine: EngineFolder, backend: str) ->
     threshold = request.threshold if request.threshold is not None else manifest.threshold
     return SlideSettings(
         threshold=threshold, stride=request.stride, mpp=request.mpp, tissue=request.tissue,
-        pipeline=PipelineConfig(batch=request.batch, slots=request.slots,
+        pipeline=PipelineConfig(batch=manifest.batch.chosen(request.batch), slots=request.slots,
                                 decode_threads=request.threads, tta=request.tta),
         block_patches=request.block_patches,
         engine={"folder": str(engine.path), "name": manifest.name, "backend": backend,

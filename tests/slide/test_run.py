@@ -41,6 +41,7 @@ def test_a_slide_gets_every_output_with_exact_coordinates(tmp_path, engine_dir, 
     assert (summary["level"], summary["resampled"]) == (0, False)
     assert summary["dimensions"] == [1536, 1024]
     assert summary["engine"]["backend"] == "onnxruntime"
+    assert summary["batch"] == 16  # no --batch: the engine's optimal batch (built as 1:16:256)
     rows = read_patches_csv(folder / "patches.csv")
     assert len(rows) == summary["patches_scored"] > 0
     probability = np.load(folder / "probability.npy")
