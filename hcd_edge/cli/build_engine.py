@@ -72,7 +72,7 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
     callback=lambda ctx, param, value: _batch_profile(value),
     show_default=True,
     metavar="MIN:OPT:MAX",
-    help="Dynamic batch range (TensorRT optimization profile).",
+    help="Dynamic batch range (TensorRT optimization profile); score and slide batch OPT patches.",
 )
 @click.option(
     "--workspace-mb",
