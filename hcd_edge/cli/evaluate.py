@@ -21,8 +21,9 @@ from hcd_edge.cli.score import TTA_MODES, _starter_model
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which a patch counts as positive "
                    "[default: the engine's threshold].")
-@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Patches per batch.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
+                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
 @threads_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics (n, auc, accuracy, sensitivity, specificity, threshold, "

@@ -47,8 +47,9 @@ class PatternsType(click.ParamType):
                    "is taken (a file renamed into place is taken at once).")
 @click.option("--batch-window", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Seconds a complete patch waits for others to fill a batch.")
-@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Patches per batch.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
+                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
 @threads_option
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which label = 1 [default: the engine's threshold].")

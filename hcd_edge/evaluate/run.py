@@ -18,7 +18,6 @@ from hcd_edge.labelled.overlap import Overlap, recorded_provenance, training_ove
 from hcd_edge.labelled.sets import open_labelled_sets, require_labels
 from hcd_edge.progress import ProgressReporter, SilentProgress
 from hcd_edge.score.output import OutputFormat
-from hcd_edge.score.pipeline import DEFAULT_BATCH
 from hcd_edge.score.run import ScoreRequest, score
 from hcd_edge.score.sources import PatchRef, PatchSet, patch_ref, sort_key
 from hcd_edge.score.tta import Tta
@@ -32,7 +31,7 @@ class EvaluateRequest:
     engine: Path | None = None  # None: the default engine, as `score`
     tta: Tta = Tta.NONE
     threshold: float | None = None  # None: the engine's threshold
-    batch: int = DEFAULT_BATCH
+    batch: int | None = None  # None: the engine's optimal batch, as `score`
     threads: int | None = None
     scores: Path | None = None  # keep score's per-patch CSV here; None: a temporary file
     starter_model: Path | None = None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hcd_edge.backends.engine_folder import EngineFolder
 from hcd_edge.errors import DataError
-from hcd_edge.score.pipeline import DEFAULT_BATCH, PipelineConfig, ScoringPipeline
+from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
 from hcd_edge.score.sources import patch_ref
 from hcd_edge.watch.events import EventKind, EventSource, FileEvent
 from hcd_edge.watch.health import HEALTH_FILE, Health
@@ -56,7 +56,7 @@ class WatchRequest:
     settle: float = 2.0  # seconds a file's size and mtime must stay unchanged
     batch_window: float = 0.5  # seconds the first waiting patch waits for a fuller batch
     once: bool = False  # score what is there (once settled) and return
-    batch: int = DEFAULT_BATCH  # patches per batch
+    batch: int | None = None  # patches per batch; None: the engine's optimal batch (manifest)
     threads: int | None = None
     threshold: float | None = None  # None: the engine manifest's threshold
     polling: bool = False  # force the polling observer (network shares are detected anyway)
@@ -87,11 +87,11 @@ def watch(request: WatchRequest, stop: threading.Event | None = None) -> WatchRe
         engine_dir, manifest = engine.path, engine.manifest
         threshold = request.threshold if request.threshold is not None else manifest.threshold
         executor = stack.enter_context(engine.executor(threads=request.threads))
-        config = PipelineConfig(batch=request.batch, decode_threads=request.threads, keep_slots=True)
+        config = PipelineConfig(batch=manifest.batch.chosen(request.batch), decode_threads=request.threads, keep_slots=True)
         pipeline = ScoringPipeline(executor, config)
         stack.callback(pipeline.close)
-        log.info("watching %s -> %s with %s (%s %s, threshold %.4f)", incoming, out, engine_dir,
-                 manifest.precision.value, manifest.backend, threshold)
+        log.info("watching %s -> %s with %s (%s %s, threshold %.4f, batch %d)", incoming, out,
+                 engine_dir, manifest.precision.value, manifest.backend, threshold, config.batch)
         slides = SlideJob(executor, threshold, dataclasses.replace(config, keep_slots=False), {
             "folder": str(engine_dir), "name": manifest.name, "backend": executor.backend,
             "precision": manifest.precision.value})

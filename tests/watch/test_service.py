@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 
@@ -250,3 +251,13 @@ def test_a_file_replaced_while_it_waits_in_the_queue_is_scored_once_as_its_newes
     (row,) = read_rows(out)
     score(ScoreRequest(inputs=(path,), out=tmp_path / "now.csv", engine=engine_dir))
     assert row["probability"] == (tmp_path / "now.csv").read_text().splitlines()[1].split(",")[1]
+
+
+def test_batches_default_to_the_engines_optimal_batch(tmp_path, engine_dir, payloads, caplog):
+    incoming, out = tmp_path / "in", tmp_path / "out"
+    drop(incoming, names(3), payloads)
+    with caplog.at_level(logging.INFO, logger="hcd_edge.watch"):
+        watch(request(incoming, out, engine_dir, once=True))  # the tiny engine: --batch 1:16:256
+        watch(request(incoming, tmp_path / "out5", engine_dir, once=True, batch=5))
+    started = [r.getMessage() for r in caplog.records if r.getMessage().startswith("watching")]
+    assert [m.rsplit("batch ", 1)[1] for m in started] == ["16)", "5)"]
