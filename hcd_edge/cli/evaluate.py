@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import threads_option
+from hcd_edge.cli.options import batch_option, threads_option
 from hcd_edge.cli.score import TTA_MODES, _starter_model
 
 
@@ -21,9 +21,7 @@ from hcd_edge.cli.score import TTA_MODES, _starter_model
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which a patch counts as positive "
                    "[default: the engine's threshold].")
-@click.option("--batch", type=click.IntRange(min=1), default=None,
-              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
-                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
+@batch_option
 @threads_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics (n, auc, accuracy, sensitivity, specificity, threshold, "

@@ -34,6 +34,12 @@ class IntListType(click.ParamType):
         return numbers
 
 
+# score, slide, evaluate and watch: the engine's optimal batch unless asked otherwise.
+batch_option = click.option(
+    "--batch", type=click.IntRange(min=1), default=None,
+    help="Patches per batch [default: the engine's optimal batch, the OPT of its build-engine "
+         "--batch MIN:OPT:MAX; 64 unless built otherwise].")
+
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None,
     help="Worker threads (decoder and CPU inference). Default: all cores.",

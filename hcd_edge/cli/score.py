@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import FiniteFloatRange, ray_options, ray_request, threads_option
+from hcd_edge.cli.options import (
+    FiniteFloatRange,
+    batch_option,
+    ray_options,
+    ray_request,
+    threads_option,
+)
 
 FORMATS = ["csv", "kaggle", "jsonl"]
 TTA_MODES = ["none", "flip", "dihedral"]
@@ -24,9 +30,7 @@ TTA_MODES = ["none", "flip", "dihedral"]
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv: id,probability,label,status,message. kaggle: id,label (the probability) "
                    "with failures (if any) in FILE.errors.csv. jsonl: one object per patch.")
-@click.option("--batch", type=click.IntRange(min=1), default=None,
-              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
-                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
+@batch_option
 @threads_option
 @click.option("--threshold", type=FiniteFloatRange(0.0, 1.0), default=None,
               help="Probability at or above which label = 1 [default: the engine's threshold].")

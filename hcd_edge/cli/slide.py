@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import ray_options, ray_request, threads_option
+from hcd_edge.cli.options import batch_option, ray_options, ray_request, threads_option
 
 TTA_MODES = ["none", "flip", "dihedral"]
 TISSUE_METHODS = ["saturation", "otsu", "none"]
@@ -28,9 +28,7 @@ EXIT_INTERRUPTED = 130
                    "centre cell).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which a patch is tumour [default: the engine's].")
-@click.option("--batch", type=click.IntRange(min=1), default=None,
-              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
-                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
+@batch_option
 @threads_option
 @click.option("--tta", type=click.Choice(TTA_MODES), default="none", show_default=True,
               help="Average probabilities over 2 flips or the 8 dihedral transforms of each patch.")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from hcd_edge.cli.errors import EXIT_PARTIAL, library_errors
-from hcd_edge.cli.options import threads_option
+from hcd_edge.cli.options import batch_option, threads_option
 from hcd_edge.watch.selection import DEFAULT_PATTERNS, SLIDE_PATTERNS, parse_patterns
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -47,9 +47,7 @@ class PatternsType(click.ParamType):
                    "is taken (a file renamed into place is taken at once).")
 @click.option("--batch-window", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Seconds a complete patch waits for others to fill a batch.")
-@click.option("--batch", type=click.IntRange(min=1), default=None,
-              help="Patches per batch [default: the engine's optimal batch, the OPT of its "
-                   "build-engine --batch MIN:OPT:MAX; 64 unless built otherwise].")
+@batch_option
 @threads_option
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Probability at or above which label = 1 [default: the engine's threshold].")
