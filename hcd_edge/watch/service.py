@@ -87,7 +87,8 @@ def watch(request: WatchRequest, stop: threading.Event | None = None) -> WatchRe
         engine_dir, manifest = engine.path, engine.manifest
         threshold = request.threshold if request.threshold is not None else manifest.threshold
         executor = stack.enter_context(engine.executor(threads=request.threads))
-        config = PipelineConfig(batch=manifest.batch.chosen(request.batch), decode_threads=request.threads, keep_slots=True)
+        config = PipelineConfig(batch=manifest.batch.chosen(request.batch),
+                                decode_threads=request.threads, keep_slots=True)
         pipeline = ScoringPipeline(executor, config)
         stack.callback(pipeline.close)
         log.info("watching %s -> %s with %s (%s %s, threshold %.4f, batch %d)", incoming, out,
