@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,7 +77,7 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def _write_holder(fd: int) -> None:
-    holder = {"pid": os.getpid(), "host": socket.gethostname(),
+    holder = {"pid": os.getpid(), "host": os.uname().nodename,
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     os.ftruncate(fd, 0)
     os.pwrite(fd, (json.dumps(holder) + "\n").encode("utf-8"), 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
 
@@ -78,6 +77,8 @@ class LazyGroup(click.Group):
 
 def similar_commands(name: str, commands: list[str]) -> list[str]:
     """Commands that `name` is a prefix, extension or near-spelling of, closest first."""
+    import difflib  # only on a mistyped command: kept out of every run's start-up
+
     related = [c for c in commands if c.startswith(name) or name.startswith(c)]
     close = difflib.get_close_matches(name, commands, n=2, cutoff=0.6)
     return list(dict.fromkeys(related + close))[:2]

@@ -185,7 +185,7 @@ def test_scoring_with_an_engine_off_a_terminal_imports_only_what_the_run_needs(g
     code = ("import sys\nfrom hcd_edge.cli import main\ntry:\n    main(sys.argv[1:])\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in ('rich', 'csv', 'hcd_edge.score.default_engine', 'torch', "
-            "'tifffile') if m in sys.modules))")
+            "'tifffile', 'socket', 'difflib') if m in sys.modules))")
     args = ["score", str(good / "p00000.tif"), "--engine", str(engine), "--out", str(tmp_path / "s.csv")]
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False)
