@@ -48,6 +48,36 @@ def youden_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(np.clip(thresholds[best], 0.0, 1.0))  # roc_curve's first threshold is inf
 
 
+BOOTSTRAP_RESAMPLES = 2000  # enough for stable 2.5 / 97.5 percentiles of an AUC
+
+
+def bootstrap_aucs(labels: np.ndarray, scores: list[np.ndarray], *, resamples: int = BOOTSTRAP_RESAMPLES,
+                   seed: int = 0) -> np.ndarray:
+    """(resamples, models) AUCs of each model's scores on the same stratified resamples of the patches.
+
+    Positives and negatives are resampled separately (each class keeps its count), and every
+    model sees the same resample, so differences between columns are paired: what two models
+    share (the patches that are hard for both) cancels out of their difference.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels != 1)
+    if not len(positives) or not len(negatives):
+        raise ValueError("a bootstrap of the AUC needs patches of both classes")
+    rng = np.random.default_rng(seed)
+    out = np.empty((resamples, len(scores)))
+    for r in range(resamples):
+        rows = np.concatenate([rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))])
+        for m, score in enumerate(scores):
+            out[r, m] = roc_auc_score(labels[rows], score[rows])
+    return out
+
+
+def interval95(samples: np.ndarray) -> list[float]:
+    """[2.5th, 97.5th] percentile of bootstrap samples: a 95% confidence interval."""
+    return [float(v) for v in np.percentile(samples, [2.5, 97.5])]
+
+
 @dataclass(frozen=True)
 class Confusion:
     """Counts at one threshold (a patch is called 1 when its probability is >= threshold)."""

@@ -51,5 +51,11 @@ def test_command_line_writes_one_record_per_model(trained_run, select_folder, tm
     assert main([str(model), str(model), "--val", str(select_folder), "--json", str(out), "--threads", "2"]) == 0
     records = json.loads(out.read_text())["models"]
     assert len(records) == 2 and records[0]["auc"] == records[1]["auc"]
-    assert "AUC TTA" in capsys.readouterr().out
+    low, high = records[0]["auc_ci95"]
+    assert low <= records[0]["auc"] <= high and "auc_minus_first" not in records[0]
+    # the same model twice: no difference in any resample, so never ahead of the first
+    assert records[1]["auc_minus_first"] == 0 and records[1]["auc_minus_first_ci95"] == [0.0, 0.0]
+    assert records[1]["ahead_of_first"] == 0.0
+    printed = capsys.readouterr().out
+    assert "AUC TTA" in printed and "95% CI" in printed and "+0.0000 (+0.0000 to +0.0000, 0%)" in printed
     assert main([str(model), "--val", str(tmp_path / "nowhere")]) == 1

@@ -1,4 +1,4 @@
-"""Metrics: Youden threshold, confusion counts, calibration, metrics.json / metrics.csv."""
+"""Metrics: Youden threshold, confusion counts, calibration, bootstrap intervals, metrics.json / .csv."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 
 from hcd_edge.train.metrics import (
     EpochRecord,
+    bootstrap_aucs,
     calibration,
     confusion,
+    interval95,
     roc_auc,
     summary,
     write_metrics,
@@ -59,3 +61,23 @@ def test_metrics_files_are_strict_json_and_csv(tmp_path):
     rows = csv_path.read_text().splitlines()
     assert rows[0] == "epoch,stage,lr,train_loss,train_acc,val_loss,val_acc,val_auc,seconds,cpu_seconds"
     assert rows[2].split(",")[7] == "0.81"
+
+
+def test_bootstrap_aucs_are_paired_and_keep_each_class_count():
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], [300, 200])
+    good = labels + rng.normal(0, 0.8, len(labels))  # AUC about 0.8
+    worse = labels + rng.normal(0, 1.6, len(labels))
+    aucs = bootstrap_aucs(labels, [good, good, worse], resamples=300, seed=3)
+    assert aucs.shape == (300, 3)
+    assert np.array_equal(aucs[:, 0], aucs[:, 1])  # the same resamples for every model
+    low, high = interval95(aucs[:, 0])
+    assert low < roc_auc(labels, good) < high and high - low < 0.1
+    assert np.mean(aucs[:, 0] > aucs[:, 2]) > 0.95  # the better model is ahead in nearly every resample
+    assert np.array_equal(bootstrap_aucs(labels, [good], resamples=50, seed=3),
+                          bootstrap_aucs(labels, [good], resamples=50, seed=3))  # seeded
+
+
+def test_bootstrap_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        bootstrap_aucs(np.ones(5), [np.linspace(0, 1, 5)], resamples=10)
