@@ -1,0 +1,34 @@
+"""benchmarks/end_to_end.py's start-up: one patch's `hcd-edge score`, split into the import floor,
+hcd-edge's own imports and the run with the exit; and how REPORT.md states it."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from benchmarks import end_to_end, report
+from tests.score.helpers import make_tiny_engine, write_patch_folder
+
+
+def test_startup_parts_add_up_to_what_lies_beyond_the_import_floor(tmp_path):
+    engine = make_tiny_engine(tmp_path / "tiny")
+    patch = write_patch_folder(tmp_path / "patches", 1)[0]
+    up = end_to_end.measure_startup(engine, patch, argparse.Namespace(threads=1), tmp_path, repeats=1)
+    assert (tmp_path / "one.csv").read_text().count("\n") == 2  # header and the patch's row
+    assert len(up["all_seconds"]) == 1 and up["best_seconds"] == up["all_seconds"][0]
+    assert up["beyond_imports_seconds"] == pytest.approx(
+        up["best_seconds"] - up["import_numpy_onnxruntime_seconds"], abs=0.0015)
+    assert up["beyond_imports_seconds"] == pytest.approx(
+        up["hcd_edge_imports_seconds"] + up["run_and_exit_seconds"], abs=0.0015)
+
+
+def test_report_states_the_startup_split_and_reads_older_results():
+    split = {"all_seconds": [0.5, 0.42], "best_seconds": 0.42, "import_numpy_onnxruntime_seconds": 0.22,
+             "beyond_imports_seconds": 0.2, "hcd_edge_imports_seconds": 0.07, "run_and_exit_seconds": 0.13}
+    assert report.startup_line(split) == (
+        "Start-up: `hcd-edge score` of one patch with an engine given, best of 2: 0.42 s = 0.22 s "
+        "`import numpy, onnxruntime` + 0.07 s hcd-edge's own imports (click, the score stack) + "
+        "0.13 s the run and the exit.")
+    older = {"all_seconds": [0.5], "best_seconds": 0.5}
+    assert report.startup_line(older).endswith("best of 1: 0.5 s.")
