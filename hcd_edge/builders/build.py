@@ -443,6 +443,7 @@ def _parity_gate(job: _Job, model: _PrecisionModel, manifest: Manifest, patches:
         f"{job.source.path}: {'; '.join(report['failures'])} ({describe(report)}, validation: "
         f"{report['val_source']}). Nothing was written to {job.out}; the full report is in {failed}. "
         "Try more or other calibration patches (--calib, --calib-n, --calib-method entropy|percentile), "
+        "lower --min-agreement if the flipped patches sit near the threshold, "
         "or keep the engine anyway with --no-gate."
     )
 

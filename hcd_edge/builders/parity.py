@@ -90,6 +90,8 @@ def evaluate(
         "threshold": threshold,
         "agreement": float(agree.mean()),
         "disagreements": int((~agree).sum()),
+        # how far from the threshold the flipped patches were in FP32: near it, a flip is noise
+        "flip_max_margin": float(np.abs(p_ref[~agree] - threshold).max()) if (~agree).any() else 0.0,
         "max_abs_dprob": float(delta.max()),
         "mean_abs_dprob": float(delta.mean()),
         "limits": asdict(limits),
@@ -112,6 +114,12 @@ def describe(report: dict) -> str:
         f"agreement {report['agreement']:.2%}",
         f"max |dprob| {report['max_abs_dprob']:.4f}",
     ]
+    if report.get("disagreements"):
+        parts.insert(
+            2,
+            f"{report['disagreements']} flipped, all within "
+            f"{report['flip_max_margin']:.3f} of the threshold in FP32",
+        )
     if report.get("labelled"):
         parts.insert(
             1,

@@ -89,6 +89,14 @@ ACTIVATION_FORMS = [f.value for f in ActivationForm]
 @click.option("--force", is_flag=True, help="Replace an existing engine folder.")
 @click.option("--no-gate", is_flag=True, help="Keep the engine even when parity is out of bounds.")
 @click.option(
+    "--min-agreement",
+    type=click.FloatRange(min=0.5, max=1.0),
+    default=None,
+    help="Share of parity patches that must keep their FP32 label at the model threshold "
+    "[default: 0.999 fp32/fp16, 0.99 int8]. Lower it only for patches that sit near the "
+    "threshold (e.g. generated ones), where tiny changes flip labels.",
+)
+@click.option(
     "--stage",
     type=click.Choice(STAGES),
     default="engine",
@@ -183,6 +191,7 @@ def _request(model: Path, options: dict):
     return BuildRequest(
         onnx=model,
         precision=precision,
+        thresholds=_gate_thresholds(precision, options.pop("min_agreement")),
         batch=options.pop("batch"),
         gate=not options.pop("no_gate"),
         mean=options.pop("mean") or None,
@@ -190,6 +199,17 @@ def _request(model: Path, options: dict):
         hardware_compatibility=options.pop("hardware_compatibility"),
         **options,
     )
+
+
+def _gate_thresholds(precision: Precision, min_agreement: float | None):
+    """The precision's default parity limits, with --min-agreement in place when given."""
+    from dataclasses import replace
+
+    from hcd_edge.builders.parity import DEFAULT_THRESHOLDS
+
+    if min_agreement is None:
+        return None
+    return replace(DEFAULT_THRESHOLDS[precision], min_agreement=min_agreement)
 
 
 def _training_overlap(request) -> list[str]:

@@ -86,7 +86,9 @@ def describe_parity(parity: dict | None) -> str:
     if parity.get("labelled") and parity.get("auc_engine") is not None:
         parts.append(f"AUC {parity['auc_reference']:.4f} -> {parity['auc_engine']:.4f}")
     if parity.get("agreement") is not None:
-        parts.append(f"agreement {parity['agreement']:.2%}")
+        limit = (parity.get("limits") or {}).get("min_agreement")
+        parts.append(f"agreement {parity['agreement']:.2%}"
+                     + (f" (gate >= {limit:.2%})" if isinstance(limit, (int, float)) else ""))
     text = ", ".join(parts)
     return text + (f"\non {parity['val_source']}" if parity.get("val_source") else "")
 

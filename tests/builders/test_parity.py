@@ -54,3 +54,20 @@ def test_single_class_labels_are_treated_as_unlabelled(scores):
 def test_fp16_limits_are_stricter_than_int8():
     fp16, int8 = DEFAULT_THRESHOLDS[Precision.FP16], DEFAULT_THRESHOLDS[Precision.INT8]
     assert fp16.max_auc_loss < int8.max_auc_loss and fp16.min_agreement > int8.min_agreement
+
+
+def test_flips_report_how_near_the_threshold_they_were(scores):
+    p_ref, labels = scores
+    p_eng = p_ref.copy()
+    near = np.argsort(np.abs(p_ref - 0.5))[:6]
+    p_eng[near] = np.where(p_ref[near] >= 0.5, 0.0, 1.0)
+    report = evaluate(p_ref, p_eng, labels, 0.5, DEFAULT_THRESHOLDS[Precision.INT8])
+    expected = np.abs(p_ref[near] - 0.5).max()
+    assert report["flip_max_margin"] == pytest.approx(expected)
+    assert f"6 flipped, all within {expected:.3f} of the threshold" in describe(report)
+
+
+def test_no_flip_means_zero_margin_and_no_flip_text(scores):
+    p_ref, labels = scores
+    report = evaluate(p_ref, p_ref.copy(), labels, 0.5, DEFAULT_THRESHOLDS[Precision.INT8])
+    assert report["flip_max_margin"] == 0.0 and "flipped" not in describe(report)

@@ -128,6 +128,26 @@ def test_model_without_spec_builds_with_mean_and_std(run, tmp_path):
     )
 
 
+def test_min_agreement_replaces_only_the_agreement_limit_and_is_recorded(run, patches, tmp_path):
+    args = [patches.model, "--backend", "onnxruntime", "--val", patches.root]
+    assert run(*args, "--out", tmp_path / "default").exit_code == 0
+    result = run(*args, "--min-agreement", 0.95, "--out", tmp_path / "lowered")
+    assert result.exit_code == 0, result.output
+    default = read_manifest(tmp_path / "default").parity["limits"]
+    lowered = read_manifest(tmp_path / "lowered").parity["limits"]
+    assert default["min_agreement"] == 0.999 and lowered["min_agreement"] == 0.95
+    assert {k: v for k, v in lowered.items() if k != "min_agreement"} == {
+        k: v for k, v in default.items() if k != "min_agreement"
+    }
+
+
+@pytest.mark.parametrize("value", ["0.3", "1.5", "most"])
+def test_min_agreement_out_of_range_is_a_usage_error(run, patches, tmp_path, value):
+    result = run(patches.model, "--backend", "onnxruntime", "--min-agreement", value)
+    assert result.exit_code == 2 and "--min-agreement" in result.stderr
+    assert _nothing_left(tmp_path)
+
+
 def test_unreadable_calibration_files_are_counted_in_the_manifest(run, patches, tmp_path):
     calib = tmp_path / "calib"
     shutil.copytree(patches.root / "train", calib)

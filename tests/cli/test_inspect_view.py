@@ -20,6 +20,9 @@ def test_parity_lines():
               "agreement": 0.985, "val_source": "label list v.csv"}
     assert describe_parity(report) == ("FAILED: n=500, AUC 0.9000 -> 0.8900, agreement 98.50%\n"
                                         "on label list v.csv")
+    lowered = {**report, "passed": True, "limits": {"min_agreement": 0.97}}
+    assert describe_parity(lowered).startswith("passed: n=500, AUC 0.9000 -> 0.8900, "
+                                               "agreement 98.50% (gate >= 97.00%)\n")
 
 
 def test_model_line_names_the_count_behind_the_auc():
