@@ -117,8 +117,8 @@ def describe(report: dict) -> str:
     if report.get("disagreements"):
         parts.insert(
             2,
-            f"{report['disagreements']} flipped, all within "
-            f"{report['flip_max_margin']:.3f} of the threshold in FP32",
+            f"{report['disagreements']} flipped (FP32 probability within "
+            f"{report['flip_max_margin']:.3f} of the threshold)",
         )
     if report.get("labelled"):
         parts.insert(
@@ -138,7 +138,7 @@ def _auc(p_ref: np.ndarray, p_eng: np.ndarray, labels: np.ndarray) -> dict:
 
 def _failures(report: dict, limits: GateThresholds, labelled: bool) -> list[str]:
     failures = []
-    if report["agreement"] < limits.min_agreement:
+    if limits.min_agreement is not None and report["agreement"] < limits.min_agreement:
         failures.append(f"label agreement {report['agreement']:.2%} < {limits.min_agreement:.2%}")
     if labelled and limits.max_auc_loss is not None and report["auc_loss"] > limits.max_auc_loss:
         failures.append(f"AUC loss {report['auc_loss']:.4f} > {limits.max_auc_loss}")

@@ -47,7 +47,7 @@ class GateThresholds:
     """Limits of the parity gate; None = not gated."""
 
     max_auc_loss: float | None  # AUC(reference) - AUC(engine), labelled sets only
-    min_agreement: float  # fraction of patches given the same label at the model threshold
+    min_agreement: float | None  # fraction of patches given the same label at the model threshold
     max_abs_dprob: float | None  # largest |p_engine - p_reference|, unlabelled sets only
 
 

@@ -64,7 +64,7 @@ def test_flips_report_how_near_the_threshold_they_were(scores):
     report = evaluate(p_ref, p_eng, labels, 0.5, DEFAULT_THRESHOLDS[Precision.INT8])
     expected = np.abs(p_ref[near] - 0.5).max()
     assert report["flip_max_margin"] == pytest.approx(expected)
-    assert f"6 flipped, all within {expected:.3f} of the threshold" in describe(report)
+    assert f"6 flipped (FP32 probability within {expected:.3f} of the threshold)" in describe(report)
 
 
 def test_no_flip_means_zero_margin_and_no_flip_text(scores):
