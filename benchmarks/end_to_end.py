@@ -428,6 +428,8 @@ def projection(core_us_per_patch: float, args) -> dict:
     return out
 
 
+FULL_EXIT_ENV = "HCD_EDGE_FULL_EXIT"  # hcd_edge.__main__: 1 = exit through the interpreter's teardown
+
 # What `hcd-edge score PATCH --engine E` imports (an ONNX Runtime engine folder), in one process.
 RUN_IMPORTS = "import numpy, onnxruntime, hcd_edge.cli, hcd_edge.score.run, hcd_edge.backends.onnxruntime.executor"
 
@@ -450,22 +452,26 @@ def measure_startup(engine: Path, patch: Path, args, work: Path, repeats: int = 
         command += ["--threads", str(args.threads)]
     floor = [sys.executable, "-c", "import numpy, onnxruntime"]
     imports = [sys.executable, "-c", RUN_IMPORTS]
-    times, floors, stacks = [], [], []
+    full_exit = {**os.environ, FULL_EXIT_ENV: "1"}  # the same run through the interpreter's teardown
+    times, floors, stacks, fulls = [], [], [], []
     for _ in range(repeats):
         floors.append(_timed_process(floor))
         stacks.append(_timed_process(imports, "the run's imports"))
         times.append(_timed_process(command, f"hcd-edge score {patch}"))
+        fulls.append(_timed_process(command, f"hcd-edge score {patch} ({FULL_EXIT_ENV}=1)", full_exit))
     best, base, stack = min(times), min(floors), min(stacks)
     return {"best_seconds": round(best, 3), "all_seconds": [round(t, 3) for t in times],
             "import_numpy_onnxruntime_seconds": round(base, 3),
             "beyond_imports_seconds": round(best - base, 3),
             "hcd_edge_imports_seconds": round(stack - base, 3),
-            "run_and_exit_seconds": round(best - stack, 3)}
+            "run_and_exit_seconds": round(best - stack, 3),
+            "full_exit_best_seconds": round(min(fulls), 3),
+            "quick_exit_saves_seconds": round(min(fulls) - best, 3)}
 
 
-def _timed_process(command: list[str], what: str = "") -> float:
+def _timed_process(command: list[str], what: str = "", env: dict | None = None) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, check=False, env=env)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{what or command} failed: {done.stderr.decode()}")
@@ -557,7 +563,10 @@ def print_report(report: dict) -> None:
               f"import numpy, onnxruntime alone {up['import_numpy_onnxruntime_seconds']} s; "
               f"beyond them {up['beyond_imports_seconds']} s"
               + (f" (hcd-edge's own imports {up['hcd_edge_imports_seconds']} s, the run and the exit "
-                 f"{up['run_and_exit_seconds']} s)" if "run_and_exit_seconds" in up else ""))
+                 f"{up['run_and_exit_seconds']} s)" if "run_and_exit_seconds" in up else "")
+              + (f"; with the interpreter's full teardown ({FULL_EXIT_ENV}=1) "
+                 f"{up['full_exit_best_seconds']} s, so the quick exit saves "
+                 f"{up['quick_exit_saves_seconds']} s" if "full_exit_best_seconds" in up else ""))
     memory = report.get("memory")
     if memory:
         sizes = [k for k in memory if k != "ratio"]

@@ -187,6 +187,10 @@ def startup_line(up: dict) -> str:
         line += (f" = {up['import_numpy_onnxruntime_seconds']} s `import numpy, onnxruntime` + "
                  f"{up['hcd_edge_imports_seconds']} s hcd-edge's own imports (click, the score stack) + "
                  f"{up['run_and_exit_seconds']} s the run and the exit")
+    if "full_exit_best_seconds" in up:  # results before the quick exit have no side-by-side run
+        line += (f"; the same run through the interpreter's full teardown (HCD_EDGE_FULL_EXIT=1): "
+                 f"{up['full_exit_best_seconds']} s, so the quick exit saves "
+                 f"{up['quick_exit_saves_seconds']} s")
     return line + "."
 
 

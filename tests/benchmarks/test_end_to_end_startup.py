@@ -21,6 +21,8 @@ def test_startup_parts_add_up_to_what_lies_beyond_the_import_floor(tmp_path):
         up["best_seconds"] - up["import_numpy_onnxruntime_seconds"], abs=0.0015)
     assert up["beyond_imports_seconds"] == pytest.approx(
         up["hcd_edge_imports_seconds"] + up["run_and_exit_seconds"], abs=0.0015)
+    assert up["quick_exit_saves_seconds"] == pytest.approx(
+        up["full_exit_best_seconds"] - up["best_seconds"], abs=0.0015)
 
 
 def test_report_states_the_startup_split_and_reads_older_results():
@@ -30,5 +32,9 @@ def test_report_states_the_startup_split_and_reads_older_results():
         "Start-up: `hcd-edge score` of one patch with an engine given, best of 2: 0.42 s = 0.22 s "
         "`import numpy, onnxruntime` + 0.07 s hcd-edge's own imports (click, the score stack) + "
         "0.13 s the run and the exit.")
+    quick = {**split, "full_exit_best_seconds": 0.47, "quick_exit_saves_seconds": 0.05}
+    assert report.startup_line(quick).endswith(
+        "0.13 s the run and the exit; the same run through the interpreter's full teardown "
+        "(HCD_EDGE_FULL_EXIT=1): 0.47 s, so the quick exit saves 0.05 s.")
     older = {"all_seconds": [0.5], "best_seconds": 0.5}
     assert report.startup_line(older).endswith("best of 1: 0.5 s.")
