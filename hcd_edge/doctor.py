@@ -348,11 +348,9 @@ def smoke_limits(precision: Precision):
     threshold, so a probability change well inside the gate (INT8: ~0.01) flips some of their
     labels. The size of the change (max |dprob|) is what tells a broken engine here.
     """
-    from dataclasses import replace
+    from hcd_edge.builders.parity import with_agreement
 
-    from hcd_edge.builders.parity import DEFAULT_THRESHOLDS
-
-    return replace(DEFAULT_THRESHOLDS[precision], min_agreement=None)
+    return with_agreement(precision, None)
 
 
 class _SmokeTest:

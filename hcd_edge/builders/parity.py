@@ -10,12 +10,15 @@ largest probability change. Defaults per precision:
 | fp16      | 0.0005      | 99.9%        | 0.01   (fp16 keeps ~3 decimal digits of a logit)        |
 | int8      | 0.003       | 99%          | 0.15   (a sound calibration moves few patches by > 0.1; |
 |           |             |              |         a broken one moves many by 0.3 or more)          |
+
+`build-engine --min-agreement` replaces the agreement limit (with_agreement); the doctor's smoke
+test on generated patches drops it, since those sit near the threshold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -32,6 +35,11 @@ DEFAULT_THRESHOLDS = {
     Precision.FP16: GateThresholds(max_auc_loss=0.0005, min_agreement=0.999, max_abs_dprob=0.01),
     Precision.INT8: GateThresholds(max_auc_loss=0.003, min_agreement=0.99, max_abs_dprob=0.15),
 }
+
+
+def with_agreement(precision: Precision, min_agreement: float | None) -> GateThresholds:
+    """The precision's default limits with the label-agreement limit replaced (None: not gated)."""
+    return replace(DEFAULT_THRESHOLDS[precision], min_agreement=min_agreement)
 
 
 def score_both(

@@ -203,13 +203,9 @@ def _request(model: Path, options: dict):
 
 def _gate_thresholds(precision: Precision, min_agreement: float | None):
     """The precision's default parity limits, with --min-agreement in place when given."""
-    from dataclasses import replace
+    from hcd_edge.builders.parity import with_agreement
 
-    from hcd_edge.builders.parity import DEFAULT_THRESHOLDS
-
-    if min_agreement is None:
-        return None
-    return replace(DEFAULT_THRESHOLDS[precision], min_agreement=min_agreement)
+    return None if min_agreement is None else with_agreement(precision, min_agreement)
 
 
 def _training_overlap(request) -> list[str]:
