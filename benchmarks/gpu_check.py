@@ -121,13 +121,13 @@ def _patches(work: Path) -> tuple[Path, Path, str]:
         calib = write_synthetic_set(work / "generated-calib", n=256, seed=0).root
         val = write_synthetic_set(work / "generated-val", n=256, seed=1).root
         return calib, val, "generated patches (no real data here: AUC is meaningless)"
-    from benchmarks.splits import split_real_patches
+    from benchmarks.splits import starter_split
     from hcd_edge.model_info import read_model_info
 
-    split = read_model_info(STARTER).provenance.get("split", {})
-    folders = split_real_patches(real, work, int(split.get("seed", 0)),
-                                 float(split.get("val_fraction") or 0.2))
-    return folders.train, folders.val, f"real Kaggle patches {real} (starter's validation split)"
+    provenance = read_model_info(STARTER).provenance
+    folders = starter_split(real, work, provenance.get("split", {}),
+                            (provenance.get("data") or {}).get("folders", []))
+    return folders.train, folders.val, f"real Kaggle patches beside {real} (AUC on {folders.about})"
 
 
 def _engine_row(work: Path, backend: str, precision: Precision, calib: Path, val: Path,

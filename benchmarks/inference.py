@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import real_patches, write_results
-from benchmarks.splits import SplitFolders, split_real_patches
+from benchmarks.splits import SplitFolders, starter_split
 from hcd_edge.bench import BenchConfig, evaluate_auc, latency_summary, time_inference
 from hcd_edge.decode import decode_batch
 from hcd_edge.score.sources import open_patch_set
@@ -134,17 +134,17 @@ def _data(work: Path, subjects: list[Subject]) -> Data:
         return Data(open_patch_set(folder).paths, folder, None, "generated patches (no real data)")
     split = _starter_split(real, work, subjects)
     return Data(open_patch_set(split.val).paths, split.train, split.val,
-                f"real Kaggle patches {real}: calibration on the training split, "
-                f"AUC on the validation split (seed {split.seed}, {split.val_fraction:.0%})")
+                f"real Kaggle patches beside {real}: calibration on the starter's training split, "
+                f"AUC on {split.about}")
 
 
 def _starter_split(real: Path, work: Path, subjects: list[Subject]) -> SplitFolders:
     from hcd_edge.model_info import read_model_info
 
     trained = [s for s in subjects if s.trained]
-    split = read_model_info(trained[0].onnx).provenance.get("split", {}) if trained else {}
-    return split_real_patches(real, work, int(split.get("seed", 0)),
-                              float(split.get("val_fraction") or 0.2))
+    provenance = read_model_info(trained[0].onnx).provenance if trained else {}
+    return starter_split(real, work, provenance.get("split", {}),
+                         (provenance.get("data") or {}).get("folders", []))
 
 
 def _measure_subject(subject: Subject, data: Data, config: BenchConfig, work: Path) -> list[dict]:
