@@ -28,27 +28,33 @@ def run() -> None:
     try:
         main()
     except SystemExit as done:
-        if quick_exit_allowed(sys.argv[1:2], sys.modules, os.environ, done.code):
+        import threading
+
+        others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+        traced = sys.gettrace() is not None or sys.getprofile() is not None
+        if quick_exit_allowed(sys.argv[1:2], sys.modules, os.environ, done.code, others, traced):
             quick_exit(done.code)  # type: ignore[arg-type]
         raise
 
 
 def quick_exit_allowed(
-    command: Sequence[str], modules: Mapping[str, object], environ: Mapping[str, str], code: object
+    command: Sequence[str],
+    modules: Mapping[str, object],
+    environ: Mapping[str, str],
+    code: object,
+    other_threads: Sequence,
+    traced: bool,
 ) -> bool:
     """Whether this finished run may skip the teardown: a quick-exit command, an int status,
-    nothing loaded that works at exit, no other thread to wait for, no tracer or profiler
-    attached, and not turned off."""
-    import threading
-
+    nothing loaded that works at exit, no other thread to wait for (only daemons), no tracer
+    or profiler attached, and not turned off."""
     return (
         bool(command)
         and command[0] in QUICK_EXIT_COMMANDS
         and (code is None or isinstance(code, int))
         and not any(name in modules for name in TEARDOWN_MODULES)
-        and all(t.daemon or t is threading.main_thread() for t in threading.enumerate())
-        and sys.gettrace() is None
-        and sys.getprofile() is None
+        and all(t.daemon for t in other_threads)
+        and not traced
         and environ.get(FULL_EXIT_ENV, "") in ("", "0")
     )
 

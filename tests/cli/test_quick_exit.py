@@ -96,16 +96,20 @@ def test_other_commands_and_usage_errors_keep_the_teardown(engine, tmp_path):
     ],
 )
 def test_quick_exit_rule(command, modules, environ, code, allowed):
-    assert quick_exit_allowed(command, modules, environ, code) is allowed
+    assert quick_exit_allowed(command, modules, environ, code, [], traced=False) is allowed
 
 
-def test_a_live_non_daemon_thread_keeps_the_teardown():
+def test_a_live_non_daemon_thread_or_a_tracer_keeps_the_teardown():
     release = threading.Event()
     worker = threading.Thread(target=release.wait)
+    daemon = threading.Thread(target=release.wait, daemon=True)
     worker.start()
+    daemon.start()
     try:
-        assert not quick_exit_allowed(["score"], {}, {}, 0)
+        assert not quick_exit_allowed(["score"], {}, {}, 0, [worker, daemon], traced=False)
+        assert quick_exit_allowed(["score"], {}, {}, 0, [daemon], traced=False)
     finally:
         release.set()
         worker.join()
-    assert quick_exit_allowed(["score"], {}, {}, 0)
+        daemon.join()
+    assert not quick_exit_allowed(["score"], {}, {}, 0, [], traced=True)
