@@ -131,9 +131,9 @@ def source_files(args, work: Path) -> tuple[str, list[Path]]:
                              text=True, check=True)
         folder = Path(out.stdout.strip())
     if folder is None:
-        from hcd_edge.synthetic import write_kaggle_layout
+        from hcd_edge.synthetic import write_synthetic_set
 
-        folder = write_kaggle_layout(work / "generated", n=args.n, seed=0)
+        folder = write_synthetic_set(work / "generated", n=args.n, seed=0).root
     paths = open_patch_set(folder, recursive=True).paths
     return f"{folder} ({len(paths)} files)", linked(paths, args.n, work / f"files-{args.n}")
 

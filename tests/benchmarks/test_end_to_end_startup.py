@@ -38,3 +38,9 @@ def test_report_states_the_startup_split_and_reads_older_results():
         "(HCD_EDGE_FULL_EXIT=1): 0.47 s, so the quick exit saves 0.05 s.")
     older = {"all_seconds": [0.5], "best_seconds": 0.5}
     assert report.startup_line(older).endswith("best of 1: 0.5 s.")
+
+
+def test_without_real_data_the_benchmark_generates_its_patches(tmp_path, monkeypatch):
+    monkeypatch.setattr(end_to_end, "SHARED_DATA", tmp_path / "no-shared-data")
+    about, files = end_to_end.source_files(argparse.Namespace(patches=None, n=12), tmp_path)
+    assert "generated" in about and len(files) == 12 and all(f.is_file() for f in files)
