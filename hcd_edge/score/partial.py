@@ -1,7 +1,9 @@
 """The partial file beside an output (FILE.partial): completed batches, kept so --resume loses nothing.
 
 It is JSON lines, pure ASCII: a header naming what the rows depend on (engine, TTA, threshold,
-batch), then one line per batch the engine finished, appended and flushed as it finishes:
+batch), then one line per hand-off of finished batches (one batch, or several consecutive
+whole batches when they come faster than every 20 ms: hcd_edge.score.run), appended and
+flushed as it comes:
 `{"path": [...], "p": [millionths or null, ...], "status": [...]}` with the exact path
 strings (undecodable bytes as `\\udcNN` escapes). Duplicate-id rows are not logged: they
 follow from the inputs. The outputs are formatted from this log, in input order, so an

@@ -29,6 +29,8 @@ def slow(self, rows):
     append(self, rows)
     time.sleep(0.25)
 score_partial.PartialLog.append = slow
+from hcd_edge.score import run as score_run
+score_run.HANDOFF_SECONDS = 0.0  # one batch per log line, as the waits count
 from hcd_edge.cli import main
 main(["score", *sys.argv[1:]])
 """

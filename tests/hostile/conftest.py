@@ -10,6 +10,15 @@ N_PATCHES = 12
 
 
 @pytest.fixture(autouse=True)
+def one_batch_per_log_line(monkeypatch):
+    """Hand every batch to the log writer alone, as a slow engine does: these tests count the
+    partial file's lines as batches (grouped hand-offs: tests/score/test_handoff.py)."""
+    from hcd_edge.score import run as score_run
+
+    monkeypatch.setattr(score_run, "HANDOFF_SECONDS", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def _private_cwd(tmp_path, monkeypatch):
     """Each test runs in its own folder with its own cache and no starter-model override."""
     monkeypatch.chdir(tmp_path)

@@ -28,6 +28,8 @@ def slow(self, rows):
     append(self, rows)
     time.sleep(0.3)
 partial.PartialLog.append = slow
+from hcd_edge.score import run as score_run
+score_run.HANDOFF_SECONDS = 0.0  # one batch per log line, as the waits count
 sys.argv[0] = "hcd-edge"
 from hcd_edge.__main__ import run
 run()

@@ -7,6 +7,15 @@ import pytest
 from tests.score.helpers import make_tiny_engine, write_bad_inputs, write_patch_folder
 
 
+@pytest.fixture(autouse=True)
+def one_batch_per_log_line(monkeypatch):
+    """Hand every batch to the log writer alone, as a slow engine does: these tests count the
+    partial file's lines as batches (grouped hand-offs: tests/score/test_handoff.py)."""
+    from hcd_edge.score import run as score_run
+
+    monkeypatch.setattr(score_run, "HANDOFF_SECONDS", 0.0)
+
+
 @pytest.fixture(scope="session")
 def engine_dir(tmp_path_factory):
     """An FP32 ORT engine folder of the tiny CNN, threshold 0.2."""
