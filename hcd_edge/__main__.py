@@ -9,8 +9,8 @@ from typing import NoReturn
 
 EXIT_INTERRUPTED = 130
 # Commands that close and rename every output before they return, so their process may end
-# without the interpreter's teardown (freeing numpy, ONNX Runtime and every module: 35-50 ms
-# of a one-patch run's ~0.35 s here). mypy ends its runs the same way.
+# without the interpreter's teardown (freeing numpy, ONNX Runtime and every module: ~37 ms of
+# a one-patch run's ~0.25 s here, benchmarks/end_to_end.py). mypy ends its runs the same way.
 QUICK_EXIT_COMMANDS = frozenset({"score"})
 # Loaded modules whose exit handlers must run: a Ray driver shuts its local cluster down,
 # multiprocessing joins its children, coverage writes its data.
