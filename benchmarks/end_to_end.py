@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import write_results
 from benchmarks.thread_cpu import ThreadCpu
+from hcd_edge.__main__ import FULL_EXIT_ENV
 from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.decode import decode_batch, native_available
 from hcd_edge.score.sources import open_patch_set
@@ -427,8 +428,6 @@ def projection(core_us_per_patch: float, args) -> dict:
                      "limit": "host" if host < d["engine_per_s"] else "engine"}
     return out
 
-
-FULL_EXIT_ENV = "HCD_EDGE_FULL_EXIT"  # hcd_edge.__main__: 1 = exit through the interpreter's teardown
 
 # What `hcd-edge score PATCH --engine E` imports (an ONNX Runtime engine folder), in one process.
 RUN_IMPORTS = "import numpy, onnxruntime, hcd_edge.cli, hcd_edge.score.run, hcd_edge.backends.onnxruntime.executor"

@@ -124,9 +124,7 @@ def _patches(work: Path) -> tuple[Path, Path, str]:
     from benchmarks.splits import starter_split
     from hcd_edge.model_info import read_model_info
 
-    provenance = read_model_info(STARTER).provenance
-    folders = starter_split(real, work, provenance.get("split", {}),
-                            (provenance.get("data") or {}).get("folders", []))
+    folders = starter_split(real, work, read_model_info(STARTER).provenance)
     return folders.train, folders.val, f"real Kaggle patches beside {real} (AUC on {folders.about})"
 
 

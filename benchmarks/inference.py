@@ -143,8 +143,7 @@ def _starter_split(real: Path, work: Path, subjects: list[Subject]) -> SplitFold
 
     trained = [s for s in subjects if s.trained]
     provenance = read_model_info(trained[0].onnx).provenance if trained else {}
-    return starter_split(real, work, provenance.get("split", {}),
-                         (provenance.get("data") or {}).get("folders", []))
+    return starter_split(real, work, provenance)
 
 
 def _measure_subject(subject: Subject, data: Data, config: BenchConfig, work: Path) -> list[dict]:

@@ -28,9 +28,10 @@ class SplitFolders:
     about: str = ""  # what the val folder is, for a report line
 
 
-def starter_split(real: Path, work: Path, split: dict, folders: list[dict]) -> SplitFolders:
+def starter_split(real: Path, work: Path, provenance: dict) -> SplitFolders:
     """The split a trained model records (its provenance "split" and "data" "folders"): its
     holdout when it drew one from a folder beside `real`, else `real`'s own stratified split."""
+    split, folders = provenance.get("split", {}), (provenance.get("data") or {}).get("folders", [])
     seed, fraction = int(split.get("seed", 0)), float(split.get("val_fraction") or 0.2)
     names = [folder_name(f.get("source", "")) for f in folders]
     paths = [real.parent / n for n in names]

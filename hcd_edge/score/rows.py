@@ -66,13 +66,14 @@ def coalesced(batches: Iterable[RowBatch], rows: int) -> Iterator[RowBatch]:
         pending.append(batch)
         count += len(batch)
         if count >= rows:
-            yield _joined(pending)
+            yield joined(pending)
             pending, count = [], 0
     if pending:
-        yield _joined(pending)
+        yield joined(pending)
 
 
-def _joined(batches: list[RowBatch]) -> RowBatch:
+def joined(batches: list[RowBatch]) -> RowBatch:
+    """Consecutive batches as one RowBatch (order kept; one batch is returned as it is)."""
     if len(batches) == 1:
         return batches[0]
     paths = [p for b in batches for p in b.paths]

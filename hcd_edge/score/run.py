@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
 from hcd_edge.atomic import remove_leftover_temporaries
 from hcd_edge.backends.base import Executor
 from hcd_edge.backends.engine_folder import EngineFolder
@@ -38,7 +36,7 @@ from hcd_edge.score.pipeline import (
     ScoringPipeline,
 )
 from hcd_edge.score.render import LiveRender, RenderPlan
-from hcd_edge.score.rows import Counts, RowBatch, engine_rows
+from hcd_edge.score.rows import Counts, engine_rows, joined
 from hcd_edge.score.sources import InputPaths, check_duplicates, list_inputs, patch_ref
 from hcd_edge.score.targets import check_partial_slot, check_targets
 from hcd_edge.score.tta import Tta
@@ -369,7 +367,7 @@ class _Run:
 
     def _save(self, group: list) -> None:
         """Log one hand-off (consecutive whole batches) as one line and pass it to the renderer."""
-        rows = group_rows(group)
+        rows = joined([engine_rows(r.paths, r.probabilities, r.statuses) for r in group])
         self.log.append(rows)
         if self.render is not None:
             self.render.put(rows)
@@ -431,16 +429,6 @@ class _Handoff:
         """The held batches, in order; holds none after."""
         held, self._held, self._count = self._held, [], 0
         return held
-
-
-def group_rows(group: list) -> RowBatch:
-    """The rows of consecutive pipeline batches as one RowBatch (see engine_rows)."""
-    if len(group) == 1:
-        only = group[0]
-        return engine_rows(only.paths, only.probabilities, only.statuses)
-    return engine_rows([p for result in group for p in result.paths],
-                       np.concatenate([result.probabilities for result in group]),
-                       np.concatenate([result.statuses for result in group]))
 
 
 class _LogWriter:

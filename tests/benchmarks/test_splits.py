@@ -32,7 +32,7 @@ def test_a_holdout_model_gets_its_own_holdout_and_training_rows(two_sets, tmp_pa
     trained = prepare_data(tiny_config((first, second), tmp_path / "run", holdout=30,
                                        holdout_from=second, val_fraction=0.25))
     folders = [{"source": open_patch_set(f).source} for f in (first, second)]
-    split = starter_split(first, tmp_path / "work", trained.provenance["split"], folders)
+    split = starter_split(first, tmp_path / "work", {**trained.provenance, "data": {"folders": folders}})
     assert _ids(split.val) == set(trained.holdout.ids)
     assert _ids(split.train) == set(trained.train.ids)
     assert split.about == "the untouched holdout (30 of second, seed 0)"
@@ -42,7 +42,7 @@ def test_a_single_set_model_keeps_its_validation_split(two_sets, tmp_path):
     first, _ = two_sets
     trained = prepare_data(tiny_config(first, tmp_path / "run", val_fraction=0.25))
     folders = [{"source": open_patch_set(first).source}]
-    split = starter_split(first, tmp_path / "work", trained.provenance["split"], folders)
+    split = starter_split(first, tmp_path / "work", {**trained.provenance, "data": {"folders": folders}})
     assert _ids(split.val) == set(trained.val.ids) and _ids(split.train) == set(trained.train.ids)
     assert split.about == "the validation split of first (seed 0, 25%)"
 
@@ -51,7 +51,7 @@ def test_a_missing_holdout_folder_is_said_to_overlap_training(two_sets, tmp_path
     first, _ = two_sets
     split = {"seed": 0, "val_fraction": 0.25, "holdout_from": "absent", "n_holdout": 30}
     folders = [{"source": open_patch_set(first).source}, {"source": "kaggle layout absent (train_labels.csv)"}]
-    found = starter_split(first, tmp_path / "work", split, folders)
+    found = starter_split(first, tmp_path / "work", {"split": split, "data": {"folders": folders}})
     assert "may include its training patches" in found.about
 
 
