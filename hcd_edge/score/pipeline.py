@@ -1,16 +1,24 @@
 """The scoring pipeline: a ring of K batch slots; decoders fill slots while the engine runs another.
 
     decode workers (W threads): take a free slot -> take the next chunk of paths ->
-                    decode_batch(paths, slot.host) -> TTA in place -> ready
-    caller thread:  ready slots in input order -> executor.submit -> (up to max_in_flight)
+                    decode_batch(paths, slot.host) -> TTA in place -> post on the board
+    caller thread:  take from the board, in input order -> executor.submit -> (up to max_in_flight)
                     -> collect -> free slot -> yield BatchResult (input order)
 
 Decoding is spread over the configured threads as W workers each decoding whole batches
 (decode_batch releases the GIL), so no batch waits for the slowest file of another and no
-thread is started per batch; the ring holds W + 2 slots by default (one per worker, one
-running, one being collected), enough that no stage waits on another when inference is free.
-A worker takes a slot before it takes a chunk, so the lowest chunks always hold slots and the
-ring cannot deadlock.
+thread is started per batch. A worker takes a slot before it takes a chunk, so the lowest
+chunks always hold slots and the ring cannot deadlock.
+
+When inference is free (a GPU), the caller thread waits for the decoders. It then wakes once
+per WAKE_ROWS decoded rows, not once per batch: each wake-up of a sleeping thread costs tens of
+microseconds of CPU and preempts a decoder (at batch 64 on 2 cores, waking per batch cost the
+caller 0.65 us a patch more, with 3x the context switches). The ring holds W + 1
+slots plus one per batch of such a group (W + 2 when a batch holds WAKE_ROWS rows; W + 5 at
+64 rows), so the workers go on decoding while the caller works through a group and no stage
+waits on another. The caller takes whatever is decoded without waiting, so a slow engine never
+waits for a group; a worker that finds the free slots used up wakes the caller at once. (An
+iterable of inputs that blocks for long holds back the results of up to a group decoded before.)
 
 The executor is used only from the thread that iterates `run()`, which should be the thread
 that opened it (a CUDA context belongs to one thread; the TensorRT executor also makes its
@@ -46,7 +54,9 @@ from hcd_edge.errors import DecodeError, EngineError, HcdEdgeError
 from hcd_edge.score.tta import Tta, average, expand_in_place
 
 DEFAULT_BATCH = 64  # patches per batch
-DEFAULT_SLOTS = None  # None: one per decode worker + 2
+DEFAULT_SLOTS = None  # None: one per decode worker + 1 + the batches of WAKE_ROWS rows
+WAKE_ROWS = 256  # decoded rows per wake-up of a waiting caller thread
+MAX_WAKE_BATCHES = 4  # at most this many batches per wake-up (slots are per batch)
 MAX_DECODE_WORKERS = 4  # beyond this, each worker decodes with a native pool (slot memory stays bounded)
 _POLL_SECONDS = 0.1  # how often a blocked decode thread checks whether it was stopped
 
@@ -59,7 +69,7 @@ class PipelineConfig:
     """Shape of the ring: patches per batch, slots, decoder threads, test-time augmentation."""
 
     batch: int = DEFAULT_BATCH
-    slots: int | None = DEFAULT_SLOTS  # None: decode workers + 2
+    slots: int | None = DEFAULT_SLOTS  # None: decode workers + 1 + batches per wake-up
     decode_threads: int | None = None  # None = all cores
     tta: Tta = Tta.NONE
     keep_slots: bool = False  # keep the ring between run() calls (a service); close() frees it
@@ -76,9 +86,16 @@ class PipelineConfig:
         return self.decode_threads or default_threads()
 
     @property
+    def wake_batches(self) -> int:
+        """Decoded batches a waiting caller thread lets gather before it wakes."""
+        return max(1, min(MAX_WAKE_BATCHES, WAKE_ROWS // (self.batch * self.tta.transforms)))
+
+    @property
     def ring(self) -> int:
         """Slots in the ring."""
-        return self.slots if self.slots is not None else min(self.threads, MAX_DECODE_WORKERS) + 2
+        if self.slots is not None:
+            return self.slots
+        return min(self.threads, MAX_DECODE_WORKERS) + 1 + self.wake_batches
 
     @property
     def workers(self) -> int:
@@ -116,6 +133,15 @@ class BatchResult:
         return len(self.paths)
 
 
+def joined_results(results: Sequence[BatchResult]) -> BatchResult:
+    """Consecutive BatchResults as one (one is returned as it is)."""
+    if len(results) == 1:
+        return results[0]
+    return BatchResult(results[0].start, [p for r in results for p in r.paths],
+                       np.concatenate([r.statuses for r in results]),
+                       np.concatenate([r.probabilities for r in results]))
+
+
 @dataclass
 class _Decoded:
     slot: Slot
@@ -138,12 +164,45 @@ class _Failed:
 _END = object()
 
 
+class _Board:
+    """Decoded batches posted by the workers for the caller thread, which wakes once per group.
+
+    take() returns at once whatever is posted; with nothing posted it sleeps until `wake_batches`
+    batches are, or a worker ended or failed, or a worker found the free slots used up (it
+    could then post no more until the caller frees some, so waiting longer would deadlock).
+    """
+
+    def __init__(self, wake_batches: int, free: queue.Queue):
+        self.wake_batches, self._free = wake_batches, free
+        self._posted: list[tuple] = []  # (start, _Decoded | _Failed | _END)
+        self._wake = False
+        self._changed = threading.Condition(threading.Lock())
+
+    def post(self, start: int | None, item: object) -> None:
+        """Hand over a worker's batch (or its _END / _Failed)."""
+        with self._changed:
+            self._posted.append((start, item))
+            if (len(self._posted) >= self.wake_batches or not isinstance(item, _Decoded)
+                    or self._free.empty()):
+                self._wake = True
+                self._changed.notify()
+
+    def take(self) -> list[tuple]:
+        """Everything posted so far (at least one), in the order posted."""
+        with self._changed:
+            if not self._posted:  # else the caller is awake anyway: no reason to wait
+                while not self._wake:
+                    self._changed.wait()
+            posted, self._posted, self._wake = self._posted, [], False
+            return posted
+
+
 @dataclass
 class _RunState:
     chunks: Iterator[tuple[int, list]]
     fill: SlotFill
-    free: queue.Queue = field(default_factory=queue.Queue)
-    ready: queue.Queue = field(default_factory=queue.Queue)  # (start, _Decoded | _Failed | _END)
+    board: _Board
+    free: queue.Queue
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -203,12 +262,14 @@ class ScoringPipeline:
         paths are patch files decoded with decode_batch, unless `fill` is given: then they are
         any items, and fill(items, rows) writes their rows and returns int32 statuses (0 = ok).
         """
-        state = _RunState(_chunks(paths, self.patches_per_batch), fill or self._decode_files)
+        free: queue.Queue = queue.Queue()
+        state = _RunState(_chunks(paths, self.patches_per_batch), fill or self._decode_files,
+                          _Board(self.config.wake_batches, free), free)
         slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.ring)]
         if self.config.keep_slots:
             self._kept = slots
         for slot in slots:
-            state.free.put(slot)
+            free.put(slot)
         self._mark_executor_times()
         workers = [threading.Thread(target=self._decode_loop, args=(state,),
                                     name=f"hcd-edge-decode-{i}", daemon=True)
@@ -240,10 +301,10 @@ class ScoringPipeline:
                     state.free.put(slot)
                     break
                 start, chunk = taken
-                state.ready.put((start, self._decode_into(slot, start, chunk, state.fill)))
-            state.ready.put((None, _END))
+                state.board.post(start, self._decode_into(slot, start, chunk, state.fill))
+            state.board.post(None, _END)
         except BaseException as exc:  # noqa: BLE001 - surfaces in the caller's thread, which raises it
-            state.ready.put((start, _Failed(exc, chunk)))
+            state.board.post(start, _Failed(exc, chunk))
 
     def _decode_into(self, slot: Slot, start: int, chunk: list, fill: SlotFill) -> _Decoded:
         k = len(chunk)
@@ -270,7 +331,7 @@ class ScoringPipeline:
     def _inference_loop(self, state: _RunState, workers: int) -> Iterator[BatchResult]:
         in_flight: deque[_Decoded] = deque()
         depth = max(1, min(self.executor.max_in_flight, self.config.ring - 1))
-        for item in _in_order(state.ready, workers, self.times):
+        for item in _in_order(state.board, workers, self.times):
             if isinstance(item, _Failed):
                 raise item.exception() from item.error
             self._guarded(self.executor.submit, item, item.slot, item.rows)
@@ -312,7 +373,7 @@ class ScoringPipeline:
         self.times.inference = times.compute - self._compute_base
 
 
-def _in_order(ready: queue.Queue, workers: int, times: StageSeconds) -> Iterator[_Decoded | _Failed]:
+def _in_order(board: _Board, workers: int, times: StageSeconds) -> Iterator[_Decoded | _Failed]:
     """Decoded slots in input order (workers finish out of order); a failure in its turn."""
     waiting: dict[int, _Decoded | _Failed] = {}
     expected, ended, failed = 0, 0, None
@@ -326,19 +387,20 @@ def _in_order(ready: queue.Queue, workers: int, times: StageSeconds) -> Iterator
                 yield failed
             return
         began = time.perf_counter()
-        start, item = ready.get()
+        posted = board.take()
         times.wait += time.perf_counter() - began
-        if item is _END:
-            ended += 1
-        elif isinstance(item, _Failed):
-            ended += 1  # the worker stopped; its batch comes out in its turn
-            if start < 0 or not item.paths:
-                yield item  # not a batch's failure: at once
-                return
-            waiting[start] = item
-            failed = failed or item
-        else:
-            waiting[start] = item
+        for start, item in posted:
+            if item is _END:
+                ended += 1
+            elif isinstance(item, _Failed):
+                ended += 1  # the worker stopped; its batch comes out in its turn
+                if start < 0 or not item.paths:
+                    yield item  # not a batch's failure: at once
+                    return
+                waiting[start] = item
+                failed = failed or item
+            else:
+                waiting[start] = item
 
 
 def _chunks(paths: Iterable, size: int) -> Iterator[tuple[int, list]]:

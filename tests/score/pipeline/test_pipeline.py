@@ -12,7 +12,7 @@ from hcd_edge.backends.engine_folder import open_executor
 from hcd_edge.decode import DecodeStatus
 from hcd_edge.errors import DecodeError, EngineError
 from hcd_edge.score import pipeline as pipeline_module
-from hcd_edge.score.pipeline import PipelineConfig, ScoringPipeline
+from hcd_edge.score.pipeline import BatchResult, PipelineConfig, ScoringPipeline, joined_results
 from hcd_edge.score.tta import Tta
 from tests.score.helpers import reference_probabilities
 
@@ -158,7 +158,9 @@ def test_keep_slots_reuses_one_ring_across_runs_until_close(engine_dir, patch_pa
         pipe.close()  # idempotent
     assert sorted(released) == [0, 1, 2]
     assert first == second
-def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch_paths, monkeypatch):
+@pytest.mark.parametrize("slots", [None, 3])  # 3: fewer slots than a wake-up's batches
+def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch_paths, monkeypatch,
+                                                               slots):
     real = pipeline_module.decode_batch
 
     def slow_first(paths, out, **kwargs):
@@ -168,8 +170,29 @@ def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch
 
     monkeypatch.setattr(pipeline_module, "decode_batch", slow_first)
     with open_executor(engine_dir, threads=1) as ex:
-        pipe = ScoringPipeline(ex, PipelineConfig(batch=4, decode_threads=3))
-        assert pipe.config.workers == 3 and pipe.config.ring == 5
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=4, decode_threads=3, slots=slots))
+        assert pipe.config.wake_batches == pipeline_module.MAX_WAKE_BATCHES
+        if slots is None:
+            assert pipe.config.workers == 3 and pipe.config.ring == 3 + 1 + pipe.config.wake_batches
+        else:
+            assert pipe.config.workers == 2 and pipe.config.ring == 3
         results = list(pipe.run(patch_paths))
     assert [p for r in results for p in r.paths] == list(patch_paths)
     assert [r.start for r in results] == list(range(0, len(patch_paths), 4))
+
+
+def test_default_ring_has_a_slot_per_batch_of_a_wake_up():
+    assert PipelineConfig(batch=64, decode_threads=2).wake_batches == 4  # 256 rows
+    assert PipelineConfig(batch=64, decode_threads=2).ring == 2 + 1 + 4
+    assert PipelineConfig(batch=256, decode_threads=2).ring == 2 + 2  # a batch is a wake-up
+    assert PipelineConfig(batch=64, decode_threads=2, tta=Tta.DIHEDRAL).wake_batches == 1  # 512 rows
+    assert PipelineConfig(batch=1, decode_threads=2).wake_batches == pipeline_module.MAX_WAKE_BATCHES
+
+
+def test_joined_results_keep_order_and_columns():
+    first = BatchResult(0, ["a", "b"], np.array([0, 3], np.int32), np.array([0.1, np.nan]))
+    second = BatchResult(2, ["c"], np.array([0], np.int32), np.array([0.7]))
+    both = joined_results([first, second])
+    assert (both.start, both.paths, both.statuses.tolist()) == (0, ["a", "b", "c"], [0, 3, 0])
+    assert np.array_equal(both.probabilities, [0.1, np.nan, 0.7], equal_nan=True)
+    assert joined_results([second]) is second
