@@ -347,7 +347,8 @@ class ScoringPipeline:
         self._read_executor_times()
         k = len(item.paths)
         probabilities = average(sigmoid(logits), k, self.config.tta)
-        probabilities[item.statuses != 0] = np.nan
+        if item.statuses.any():
+            probabilities[item.statuses != 0] = np.nan
         return BatchResult(item.start, item.paths, item.statuses, probabilities)
 
     def _guarded(self, call, item: _Decoded, *args):
