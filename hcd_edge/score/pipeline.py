@@ -13,12 +13,17 @@ chunks always hold slots and the ring cannot deadlock.
 When inference is free (a GPU), the caller thread waits for the decoders. It then wakes once
 per WAKE_ROWS decoded rows, not once per batch: each wake-up of a sleeping thread costs tens of
 microseconds of CPU and preempts a decoder (at batch 64 on 2 cores, waking per batch cost the
-caller 0.65 us a patch more, with 3x the context switches). The ring holds W + 1
-slots plus one per batch of such a group (W + 2 when a batch holds WAKE_ROWS rows; W + 5 at
-64 rows), so the workers go on decoding while the caller works through a group and no stage
-waits on another. The caller takes whatever is decoded without waiting, so a slow engine never
-waits for a group; a worker that finds the free slots used up wakes the caller at once. (An
-iterable of inputs that blocks for long holds back the results of up to a group decoded before.)
+caller 0.65 us a patch more, with 3x the context switches). The caller takes whatever is
+decoded without waiting, so a slow engine never waits for a group; a worker that finds the
+free slots used up wakes the caller at once. (An iterable of inputs that blocks for long holds
+back the results of up to a group decoded before.)
+
+The ring starts with W + 2 slots (one per worker, one running, one being collected), enough
+when the engine is the slower stage. Each time the caller had to wait for decoding it adds a
+slot, up to W + 1 plus one per batch of a wake-up group (W + 2 when a batch holds WAKE_ROWS
+rows; W + 5 at 64 rows), so the workers go on decoding while the caller works through a group.
+A slow engine's ring stays small: at batch 64 the three more slots cost 21 MB and measured ~3%
+of an INT8 CPU engine's rate (its inputs fall out of the cache before it reads them).
 
 The executor is used only from the thread that iterates `run()`, which should be the thread
 that opened it (a CUDA context belongs to one thread; the TensorRT executor also makes its
@@ -54,7 +59,7 @@ from hcd_edge.errors import DecodeError, EngineError, HcdEdgeError
 from hcd_edge.score.tta import Tta, average, expand_in_place
 
 DEFAULT_BATCH = 64  # patches per batch
-DEFAULT_SLOTS = None  # None: one per decode worker + 1 + the batches of WAKE_ROWS rows
+DEFAULT_SLOTS = None  # None: decode workers + 2, growing by the batches of a wake-up (see above)
 WAKE_ROWS = 256  # decoded rows per wake-up of a waiting caller thread
 MAX_WAKE_BATCHES = 4  # at most this many batches per wake-up (slots are per batch)
 MAX_DECODE_WORKERS = 4  # beyond this, each worker decodes with a native pool (slot memory stays bounded)
@@ -69,7 +74,7 @@ class PipelineConfig:
     """Shape of the ring: patches per batch, slots, decoder threads, test-time augmentation."""
 
     batch: int = DEFAULT_BATCH
-    slots: int | None = DEFAULT_SLOTS  # None: decode workers + 1 + batches per wake-up
+    slots: int | None = DEFAULT_SLOTS  # None: decode workers + 2, growing to `ring`; else fixed
     decode_threads: int | None = None  # None = all cores
     tta: Tta = Tta.NONE
     keep_slots: bool = False  # keep the ring between run() calls (a service); close() frees it
@@ -92,10 +97,17 @@ class PipelineConfig:
 
     @property
     def ring(self) -> int:
-        """Slots in the ring."""
+        """Slots in the ring at most."""
         if self.slots is not None:
             return self.slots
         return min(self.threads, MAX_DECODE_WORKERS) + 1 + self.wake_batches
+
+    @property
+    def first_slots(self) -> int:
+        """Slots in the ring when a run starts (it grows to `ring` while decoding is the slower stage)."""
+        if self.slots is not None:
+            return self.slots
+        return min(self.threads, MAX_DECODE_WORKERS) + 2
 
     @property
     def workers(self) -> int:
@@ -187,14 +199,15 @@ class _Board:
                 self._wake = True
                 self._changed.notify()
 
-    def take(self) -> list[tuple]:
-        """Everything posted so far (at least one), in the order posted."""
+    def take(self) -> tuple[list[tuple], bool]:
+        """(everything posted so far, at least one item, in the order posted; whether it waited)."""
         with self._changed:
-            if not self._posted:  # else the caller is awake anyway: no reason to wait
+            waited = not self._posted  # else the caller is awake anyway: no reason to wait
+            if waited:
                 while not self._wake:
                     self._changed.wait()
             posted, self._posted, self._wake = self._posted, [], False
-            return posted
+            return posted, waited
 
 
 @dataclass
@@ -265,7 +278,7 @@ class ScoringPipeline:
         free: queue.Queue = queue.Queue()
         state = _RunState(_chunks(paths, self.patches_per_batch), fill or self._decode_files,
                           _Board(self.config.wake_batches, free), free)
-        slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.ring)]
+        slots = self._kept or [self.executor.make_slot(i, self.rows) for i in range(self.config.first_slots)]
         if self.config.keep_slots:
             self._kept = slots
         for slot in slots:
@@ -277,7 +290,7 @@ class ScoringPipeline:
         for worker in workers:
             worker.start()
         try:
-            yield from self._inference_loop(state, len(workers))
+            yield from self._inference_loop(state, len(workers), slots)
         finally:
             state.stop.set()
             for worker in workers:
@@ -328,10 +341,10 @@ class ScoringPipeline:
 
     # -- caller thread -------------------------------------------------------------------
 
-    def _inference_loop(self, state: _RunState, workers: int) -> Iterator[BatchResult]:
+    def _inference_loop(self, state: _RunState, workers: int, slots: list[Slot]) -> Iterator[BatchResult]:
         in_flight: deque[_Decoded] = deque()
-        depth = max(1, min(self.executor.max_in_flight, self.config.ring - 1))
-        for item in _in_order(state.board, workers, self.times):
+        depth = max(1, min(self.executor.max_in_flight, len(slots) - 1))
+        for item in _in_order(state.board, workers, self.times, lambda: self._grow(slots, state)):
             if isinstance(item, _Failed):
                 raise item.exception() from item.error
             self._guarded(self.executor.submit, item, item.slot, item.rows)
@@ -350,6 +363,13 @@ class ScoringPipeline:
         if item.statuses.any():
             probabilities[item.statuses != 0] = np.nan
         return BatchResult(item.start, item.paths, item.statuses, probabilities)
+
+    def _grow(self, slots: list[Slot], state: _RunState) -> None:
+        """One more slot, up to config.ring: the caller waited, so decoding is the slower stage."""
+        if len(slots) < self.config.ring:
+            slot = self.executor.make_slot(len(slots), self.rows)
+            slots.append(slot)  # released with the others (or kept, with keep_slots)
+            state.free.put(slot)
 
     def _guarded(self, call, item: _Decoded, *args):
         try:
@@ -374,8 +394,12 @@ class ScoringPipeline:
         self.times.inference = times.compute - self._compute_base
 
 
-def _in_order(board: _Board, workers: int, times: StageSeconds) -> Iterator[_Decoded | _Failed]:
-    """Decoded slots in input order (workers finish out of order); a failure in its turn."""
+def _in_order(board: _Board, workers: int, times: StageSeconds,
+              waited_for_decoding: Callable[[], None]) -> Iterator[_Decoded | _Failed]:
+    """Decoded slots in input order (workers finish out of order); a failure in its turn.
+
+    waited_for_decoding() is called each time the caller had to wait, after the first batch.
+    """
     waiting: dict[int, _Decoded | _Failed] = {}
     expected, ended, failed = 0, 0, None
     while True:
@@ -388,8 +412,10 @@ def _in_order(board: _Board, workers: int, times: StageSeconds) -> Iterator[_Dec
                 yield failed
             return
         began = time.perf_counter()
-        posted = board.take()
+        posted, waited = board.take()
         times.wait += time.perf_counter() - began
+        if waited and expected > 0:  # waiting for the first batch says nothing about the engine
+            waited_for_decoding()
         for start, item in posted:
             if item is _END:
                 ended += 1

@@ -29,8 +29,14 @@ class _Caller:
 
     def __init__(self, board: _Board):
         self.taken: list = []
-        self._thread = threading.Thread(target=lambda: self.taken.extend(board.take()), daemon=True)
+        self.waited: list[bool] = []
+        self._thread = threading.Thread(target=lambda: self._take(board), daemon=True)
         self._thread.start()
+
+    def _take(self, board: _Board) -> None:
+        posted, waited = board.take()
+        self.taken += posted
+        self.waited.append(waited)
 
     def asleep(self) -> bool:
         self._thread.join(PATIENCE)
@@ -39,6 +45,7 @@ class _Caller:
     def woke_with(self) -> list:
         self._thread.join(10)
         assert not self._thread.is_alive(), "the caller never woke"
+        assert self.waited == [True]
         return [start for start, _ in self.taken]
 
 
@@ -55,7 +62,8 @@ def test_a_waiting_caller_sleeps_until_a_group_is_posted():
 def test_what_is_posted_is_taken_at_once_by_a_caller_that_is_awake():
     board = _Board(wake_batches=4, free=_free(2))
     board.post(5, _decoded(5))
-    assert [start for start, _ in board.take()] == [5]  # no waiting: it would only delay a slow engine
+    posted, waited = board.take()  # no waiting: it would only delay a slow engine
+    assert [start for start, _ in posted] == [5] and not waited
 
 
 def test_a_worker_without_free_slots_wakes_the_caller():

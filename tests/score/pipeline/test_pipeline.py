@@ -181,10 +181,12 @@ def test_workers_finishing_out_of_order_still_deliver_in_order(engine_dir, patch
     assert [r.start for r in results] == list(range(0, len(patch_paths), 4))
 
 
-def test_default_ring_has_a_slot_per_batch_of_a_wake_up():
+def test_default_ring_may_grow_by_a_slot_per_batch_of_a_wake_up():
     assert PipelineConfig(batch=64, decode_threads=2).wake_batches == 4  # 256 rows
+    assert PipelineConfig(batch=64, decode_threads=2).first_slots == 2 + 2
     assert PipelineConfig(batch=64, decode_threads=2).ring == 2 + 1 + 4
     assert PipelineConfig(batch=256, decode_threads=2).ring == 2 + 2  # a batch is a wake-up
+    assert PipelineConfig(batch=64, decode_threads=2, slots=3).first_slots == 3  # given: fixed
     assert PipelineConfig(batch=64, decode_threads=2, tta=Tta.DIHEDRAL).wake_batches == 1  # 512 rows
     assert PipelineConfig(batch=1, decode_threads=2).wake_batches == pipeline_module.MAX_WAKE_BATCHES
 
@@ -196,3 +198,35 @@ def test_joined_results_keep_order_and_columns():
     assert (both.start, both.paths, both.statuses.tolist()) == (0, ["a", "b", "c"], [0, 3, 0])
     assert np.array_equal(both.probabilities, [0.1, np.nan, 0.7], equal_nan=True)
     assert joined_results([second]) is second
+
+
+def _slots_made(engine_dir, patch_paths, monkeypatch, decode_seconds: float, submit_seconds: float) -> int:
+    real_decode = pipeline_module.decode_batch
+
+    def decode(paths, out, **kwargs):
+        time.sleep(decode_seconds)
+        return real_decode(paths, out, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decode_batch", decode)
+    with open_executor(engine_dir, threads=1) as ex:
+        made = []
+        make, submit = ex.make_slot, ex.submit
+        ex.make_slot = lambda index, capacity: made.append(index) or make(index, capacity)
+        ex.submit = lambda slot, n: time.sleep(submit_seconds) or submit(slot, n)
+        pipe = ScoringPipeline(ex, PipelineConfig(batch=2, decode_threads=2))
+        results = list(pipe.run(patch_paths))
+    assert [p for r in results for p in r.paths] == list(patch_paths)
+    assert made == list(range(len(made)))
+    return len(made)
+
+
+def test_the_ring_grows_while_the_engine_waits_for_decoding(engine_dir, patch_paths, monkeypatch):
+    config = PipelineConfig(batch=2, decode_threads=2)
+    assert config.ring > config.first_slots
+    assert _slots_made(engine_dir, patch_paths, monkeypatch, decode_seconds=0.05, submit_seconds=0) == config.ring
+
+
+def test_the_ring_stays_small_when_the_engine_is_the_slower_stage(engine_dir, patch_paths, monkeypatch):
+    config = PipelineConfig(batch=2, decode_threads=2)
+    made = _slots_made(engine_dir, patch_paths, monkeypatch, decode_seconds=0, submit_seconds=0.05)
+    assert made == config.first_slots
