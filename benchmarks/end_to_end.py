@@ -22,7 +22,9 @@ side alone: listing, decoding, slots, rows, the partial log and the output file.
   score folder    the whole score() call on the folder of the --null-n links
                   (both at each of --null-batches: 64, the CPU default, and 256, a GPU engine's
                   batch and the decoder's chunk; what a batch costs in Python is paid per batch)
-  marginal rate   (N - 1) / (wall - wall of score 1): the target is >= 0.8 of the decoder's
+  marginal rate   (N - 1) / (wall - wall of score 1): the target is >= 0.8 of the decoder's;
+                  given as the ratio of the bests and as the median of each repeat's ratio to
+                  the decoder run just before it (steadier on a host whose load comes and goes)
   core us/patch   CPU seconds (all threads) per patch, of the decoder and of score: where the
                   cores go, less sensitive to a busy machine than wall rates
   stages          the summary's microseconds per patch of each stage (list, decode, inference,
@@ -361,10 +363,12 @@ def measure_null(engine: Path, files: list[Path], args, work: Path) -> dict:
     for name, _, batch in rows:
         best = min(runs[name], key=lambda r: r["wall"])
         marginal = (n - 1) / max(best["wall"] - one, 1e-9)
+        paired = paired_ratios(runs[name], runs["decoder"], n, one)
         result[name] = {
             "batch": batch, "wall_seconds": round(best["wall"], 3), "score_per_s": round(n / best["wall"], 1),
             "marginal_per_s": round(marginal, 1),
             "marginal_vs_decoder": round(marginal / decoder["rate"], 3),
+            "paired_vs_decoder": paired, "paired_median": float(np.median(paired)),
             "core_us_per_patch": round(min(r["core_us"] for r in runs[name]), 3),
             "thread_core_us_per_patch": best["thread_core_us"],  # of the best run, by thread role
             "microseconds_per_patch": best["summary"]["microseconds_per_patch"],
@@ -372,6 +376,16 @@ def measure_null(engine: Path, files: list[Path], args, work: Path) -> dict:
     result["projection_from"] = _null_row("folder", max(batches), batches[0])
     result["projection"] = projection(result[result["projection_from"]]["core_us_per_patch"], args)
     return result
+
+
+def paired_ratios(score_runs: list[dict], decoder_runs: list[dict], n: int, one: float) -> list[float]:
+    """Each repeat's marginal score rate over the rate of the decoder run just before it.
+
+    A host whose load comes and goes moves both runs of a repeat alike, where the ratio of the
+    two bests can pair a quiet moment of one with a busy moment of the other.
+    """
+    return [round((n - 1) / max(r["wall"] - one, 1e-9) / d["rate"], 3)
+            for r, d in zip(score_runs, decoder_runs, strict=True)]
 
 
 def _null_row(kind: str, batch: int, first: int) -> str:
@@ -579,8 +593,10 @@ def print_null(r: dict) -> None:
           f"one patch {r['score_one_seconds']} s")
     for kind in r.get("rows", ("list", "folder")):
         k = r[kind]
+        paired = (f" (per repeat, beside its decoder run: {', '.join(f'{x:.2f}' for x in k['paired_vs_decoder'])};"
+                  f" median {k['paired_median']:.2f})" if "paired_vs_decoder" in k else "")
         print(f"  score {kind}: {k['score_per_s']:,.0f}/s whole call, marginal {k['marginal_per_s']:,.0f}/s "
-              f"= {k['marginal_vs_decoder']:.2f} of the decoder; {k['core_us_per_patch']} core-us/patch")
+              f"= {k['marginal_vs_decoder']:.2f} of the decoder{paired}; {k['core_us_per_patch']} core-us/patch")
         print("    us/patch: " + ", ".join(f"{s} {v}" for s, v in k["microseconds_per_patch"].items()))
         if k.get("thread_core_us_per_patch"):
             print("    core-us/patch by thread: "

@@ -194,13 +194,20 @@ def startup_line(up: dict) -> str:
     return line + "."
 
 
+def _paired(row: dict) -> str:
+    """'0.83, 0.86, 0.88 (0.86)': each repeat's marginal/decoder ratio and their median."""
+    return f"{', '.join(f'{x:.2f}' for x in row['paired_vs_decoder'])} ({row['paired_median']:.2f})"
+
+
 def null_section(null: dict) -> str:
     """The null engine: score beside the decoder, where each microsecond per patch goes, projection."""
     kinds = null.get("rows", ["list", "folder"])  # (input, batch) rows; older results: list, folder
+    paired = all("paired_vs_decoder" in null[kind] for kind in kinds)  # older results: bests only
     columns = ["input", "score whole call/s", "marginal/s", "decoder/s", "marginal/decoder",
-               "core-us/patch score", "core-us/patch decoder"]
+               *(["per repeat (median)"] if paired else []), "core-us/patch score", "core-us/patch decoder"]
     rows = [[kind, f"{null[kind]['score_per_s']:,.0f}", f"{null[kind]['marginal_per_s']:,.0f}",
              f"{null['decoder_per_s']:,.0f}", f"{null[kind]['marginal_vs_decoder']:.2f}",
+             *([_paired(null[kind])] if paired else []),
              f"{null[kind]['core_us_per_patch']:.2f}", f"{null['decoder_core_us_per_patch']:.2f}"]
             for kind in kinds]
     stages = list(null["folder"]["microseconds_per_patch"] or {})
@@ -217,7 +224,9 @@ def null_section(null: dict) -> str:
         (f"**Null engine** ({null['about']}), {null['patches']:,} patches"
          + (f", batch {batch} unless the row says otherwise" if batch else "")
          + f"; score of one patch {null['score_one_seconds']} s; marginal = (N - 1) / (wall - wall "
-         "of one patch); the decoder is the best of chunks of 64 and 256."),
+         "of one patch); the decoder is the best of chunks of 64 and 256; marginal/decoder is the "
+         "ratio of the bests" + (", per repeat each score run beside the decoder run just before "
+                                 "it" if paired else "") + "."),
         markdown_table(columns, rows),
         ("Microseconds per patch by stage (wall seconds / patches; decode is summed over its "
         "threads, stages overlap):"),

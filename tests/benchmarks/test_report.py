@@ -100,3 +100,14 @@ def test_null_engine_section_has_a_row_per_input_and_batch():
     assert "| folder, batch 256 | 40,000 | 42,000 | 52,500 | 0.90 |" in text
     assert "| folder, batch 256 | 31.00 | 2.50 |" in text
     assert "from the folder, batch 256 row" in text
+
+
+def test_null_engine_section_shows_each_repeats_paired_ratio_when_measured():
+    result = _null_engine_result(None)
+    for kind in ("list", "folder"):
+        result[kind] = {**result[kind], "paired_vs_decoder": [0.83, 0.91, 0.86], "paired_median": 0.86}
+    text = report.null_section(result)
+    assert "| per repeat (median) |" in text and "| 0.80 | 0.83, 0.91, 0.86 (0.86) |" in text
+    assert "per repeat each score run beside the decoder run just before it" in text
+    older = report.null_section(_null_engine_result(None))  # results from before the pairing
+    assert "per repeat" not in older and "| 0.80 | 45.00 |" in older

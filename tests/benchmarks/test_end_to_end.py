@@ -1,5 +1,5 @@
-"""benchmarks/end_to_end.py's start-up: one patch's `hcd-edge score`, split into the import floor,
-hcd-edge's own imports and the run with the exit; and how REPORT.md states it."""
+"""benchmarks/end_to_end.py: the start-up split (import floor, hcd-edge's own imports, the run
+with the exit) and how REPORT.md states it; generated patches without real data; paired ratios."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 import pytest
 
 from benchmarks import end_to_end, report
+from benchmarks.end_to_end import paired_ratios
 from tests.score.helpers import make_tiny_engine, write_patch_folder
 
 
@@ -44,3 +45,11 @@ def test_without_real_data_the_benchmark_generates_its_patches(tmp_path, monkeyp
     monkeypatch.setattr(end_to_end, "SHARED_DATA", tmp_path / "no-shared-data")
     about, files = end_to_end.source_files(argparse.Namespace(patches=None, n=12), tmp_path)
     assert "generated" in about and len(files) == 12 and all(f.is_file() for f in files)
+
+
+def test_paired_ratios_put_each_score_run_beside_its_own_decoder_run():
+    decoder = [{"rate": 100.0}, {"rate": 50.0}]  # the second repeat ran on a busy host
+    score = [{"wall": 1.01}, {"wall": 2.01}]  # 101 patches, one patch takes 0.01 s
+    assert paired_ratios(score, decoder, n=101, one=0.01) == [1.0, 1.0]
+    with pytest.raises(ValueError):
+        paired_ratios(score, decoder[:1], n=101, one=0.01)
