@@ -25,7 +25,7 @@ class WorkerSettings:
 
     engine_dir: str  # the engine folder, at the same path on every node (shared storage)
     batch: int
-    slots: int | None  # None: the pipeline's default (PipelineConfig.ring)
+    slots: int | None  # None: the pipeline's default (PipelineConfig.first_slots, growing to .ring)
     threads: int | None  # decoder and CPU inference threads on the node
     tta: str
 

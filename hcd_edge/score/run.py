@@ -72,7 +72,7 @@ class ScoreRequest:
     resume: bool = False
     summary: Path | None = None  # JSON summary file
     starter_model: Path | None = None  # for the default engine; None: the packaged starter.onnx
-    slots: int | None = DEFAULT_SLOTS  # None: the pipeline's default (PipelineConfig.ring)
+    slots: int | None = DEFAULT_SLOTS  # None: the pipeline's default (PipelineConfig.first_slots, growing to .ring)
     ray: RayOptions | None = None  # score on Ray workers (hcd_edge.distributed) instead of here
 
 
