@@ -100,7 +100,7 @@ class PipelineConfig:
         """Slots in the ring at most."""
         if self.slots is not None:
             return self.slots
-        return min(self.threads, MAX_DECODE_WORKERS) + 1 + self.wake_batches
+        return self.first_slots + self.wake_batches - 1  # a slot per batch of a wake-up beyond one
 
     @property
     def first_slots(self) -> int:
